@@ -1,0 +1,48 @@
+/**
+ * A small typed event emitter that works the same in browsers and Node.js.
+ * A listener that throws does not stop the others nor the client: its error
+ * is re-thrown on a fresh task, as DOM event listeners' errors are.
+ */
+
+// biome-ignore lint/suspicious/noExplicitAny: listener signatures vary per event.
+type Listener = (...args: any[]) => void;
+
+export class Emitter<Events extends { [K in keyof Events]: Listener }> {
+  readonly #listeners = new Map<keyof Events, Set<Listener>>();
+
+  on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(event, set);
+    }
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  off<K extends keyof Events>(event: K, listener: Events[K]): void {
+    this.#listeners.get(event)?.delete(listener);
+  }
+
+  has<K extends keyof Events>(event: K): boolean {
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        listener(...args);
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        }, 0);
+      }
+    }
+  }
+
+  clear(): void {
+    this.#listeners.clear();
+  }
+}

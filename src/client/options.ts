@@ -1,0 +1,231 @@
+/**
+ * `RealtimeClient` options: their types, defaults and validation. A wrong
+ * option throws `InvalidOptionsError` naming the field, at construction.
+ */
+
+import type { InspectionEvent, Observer } from "xstate";
+import { InvalidOptionsError } from "../errors.js";
+import type { ConnectionTiming, RetryPolicy } from "../machines/connection.types.js";
+import type { Jitter } from "../services/backoff.js";
+import type { MqttOptions } from "../services/broker-link.js";
+import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
+import {
+  type Endpoint,
+  isBrowserLike,
+  type ResolvedEndpoint,
+  randomClientId,
+  resolveEndpoint,
+} from "../services/endpoint.js";
+import type { OutboxLimits } from "../services/outbox.js";
+
+export interface RetryBackoffOptions {
+  /** Delay before the first retry, in seconds. @default 1 */
+  baseSeconds?: number;
+  /** Longest delay between retries, in seconds. @default 60 */
+  ceilSeconds?: number;
+  /**
+   * Spreads the retries of many clients: `none` gives the page's exact
+   * 1 → 2 → 4 → … sequence; `full`, `equal` and `decorrelated` randomize it.
+   * @default "none"
+   */
+  jitter?: Jitter;
+  /** A connection that stays up this long resets the retry counters, in seconds. @default 10 */
+  resetAfterSeconds?: number;
+  /** Consecutive failed retries before the client gives up (`failed`). @default Infinity */
+  maxRetries?: number;
+}
+
+export interface TimeoutOptions {
+  /** CONNACK must arrive within this many seconds. @default 30 */
+  connectSeconds?: number;
+  /** Restoring subscriptions must finish within this many seconds. @default 30 */
+  restoreSeconds?: number;
+  /** `onAuthFailure` must settle within this many seconds. @default 30 */
+  refreshSeconds?: number;
+  /** `disconnect()` waits this long for in-flight publishes before dropping the socket. @default 5 */
+  closeSeconds?: number;
+}
+
+export interface OfflineQueueOptions {
+  /** Most publishes held while not connected. @default 1000 */
+  maxMessages?: number;
+  /** Most payload bytes held while not connected. @default 4194304 (4 MiB) */
+  maxBytes?: number;
+  /** A QoS 0 publish while not connected: `queue` it, or `reject` it at once. @default "queue" */
+  qos0?: "queue" | "reject";
+  /** When full: reject the new publish, or reject the oldest queued one. @default "rejectNew" */
+  overflow?: "rejectNew" | "dropOldest";
+}
+
+export interface RealtimeClientOptions {
+  /** Where and as whom to connect (the page's "Static Credentials"). */
+  endpoint: Endpoint;
+  /**
+   * Called when the broker rejects the credentials (CONNACK 4/5, MQTT 5 0x86/0x87/0x8C):
+   * returns fresh ones. A function, or a provider such as `RemoteCredentials`.
+   * Concurrent refreshes share one call. Without it, a rejection stops the client (`failed`).
+   */
+  onAuthFailure?: AuthFailureHandler;
+  /** Backoff for every retry, auth and network alike. */
+  retryBackoff?: RetryBackoffOptions;
+  /** Wait between a successful refresh and the reconnection, in seconds (the page's step 4). @default 2 */
+  refreshWaitSeconds?: number;
+  timeouts?: TimeoutOptions;
+  /** Limits of the queue that holds publishes while not connected. */
+  offlineQueue?: OfflineQueueOptions;
+  /** Most topic filters in one SUBSCRIBE packet when restoring. @default 100 */
+  subscribeBatchSize?: number;
+  /**
+   * An XState inspection observer (e.g. `createBrowserInspector().inspect` from
+   * `@statelyai/inspect`); passed to `createActor({ inspect })`.
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+  /** Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions… */
+  mqtt?: MqttOptions;
+}
+
+export interface ResolvedOptions {
+  readonly endpoint: ResolvedEndpoint;
+  readonly onAuthFailure: AuthFailureHandler | undefined;
+  readonly retry: RetryPolicy;
+  readonly timing: ConnectionTiming;
+  readonly outbox: OutboxLimits;
+  readonly subscribeBatchSize: number;
+  readonly inspect: RealtimeClientOptions["inspect"];
+  readonly mqtt: MqttOptions;
+}
+
+const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
+
+function seconds(value: unknown, fallback: number, field: string, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new InvalidOptionsError(
+      field,
+      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function count(value: unknown, fallback: number, field: string, allowInfinity = false): number {
+  if (value === undefined) return fallback;
+  const ok =
+    typeof value === "number" &&
+    value >= 1 &&
+    (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
+  if (!ok)
+    throw new InvalidOptionsError(field, `expected a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function oneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+  field: string,
+): T {
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value as T)) {
+    throw new InvalidOptionsError(
+      field,
+      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function objectOrEmpty(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidOptionsError(field, "expected an object");
+  }
+  return value as Record<string, unknown>;
+}
+
+export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
+  const o = objectOrEmpty(options, "options");
+  const endpoint = resolveEndpoint(o.endpoint, "endpoint", randomClientId());
+  if (isBrowserLike() && (endpoint.scheme === "mqtt" || endpoint.scheme === "mqtts")) {
+    throw new InvalidOptionsError("endpoint.scheme", "browsers can only use ws or wss");
+  }
+  const onAuthFailure = o.onAuthFailure;
+  if (
+    onAuthFailure !== undefined &&
+    typeof onAuthFailure !== "function" &&
+    !isCredentialsProvider(onAuthFailure)
+  ) {
+    throw new InvalidOptionsError(
+      "onAuthFailure",
+      "expected a function or an object with getCredentials()",
+    );
+  }
+
+  const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
+  const baseSeconds = seconds(rb.baseSeconds, 1, "retryBackoff.baseSeconds");
+  const ceilSeconds = seconds(
+    rb.ceilSeconds,
+    Math.max(60, baseSeconds),
+    "retryBackoff.ceilSeconds",
+  );
+  if (ceilSeconds < baseSeconds) {
+    throw new InvalidOptionsError(
+      "retryBackoff.ceilSeconds",
+      `must be at least baseSeconds (${baseSeconds})`,
+    );
+  }
+  const retry: RetryPolicy = {
+    baseSeconds,
+    ceilSeconds,
+    jitter: oneOf(rb.jitter, JITTERS, "none", "retryBackoff.jitter"),
+    maxRetries: count(rb.maxRetries, Number.POSITIVE_INFINITY, "retryBackoff.maxRetries", true),
+  };
+
+  const t = objectOrEmpty(o.timeouts, "timeouts");
+  const timing: ConnectionTiming = {
+    refreshWaitMs: seconds(o.refreshWaitSeconds, 2, "refreshWaitSeconds", true) * 1000,
+    connectTimeoutMs: seconds(t.connectSeconds, 30, "timeouts.connectSeconds") * 1000,
+    restoreTimeoutMs: seconds(t.restoreSeconds, 30, "timeouts.restoreSeconds") * 1000,
+    refreshTimeoutMs: seconds(t.refreshSeconds, 30, "timeouts.refreshSeconds") * 1000,
+    closeTimeoutMs: seconds(t.closeSeconds, 5, "timeouts.closeSeconds") * 1000,
+    stableAfterMs: seconds(rb.resetAfterSeconds, 10, "retryBackoff.resetAfterSeconds", true) * 1000,
+  };
+
+  const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
+  const outbox: OutboxLimits = {
+    maxMessages: count(q.maxMessages, 1000, "offlineQueue.maxMessages", true),
+    maxBytes: count(q.maxBytes, 4 * 1024 * 1024, "offlineQueue.maxBytes", true),
+    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "queue", "offlineQueue.qos0"),
+    overflow: oneOf(
+      q.overflow,
+      ["rejectNew", "dropOldest"] as const,
+      "rejectNew",
+      "offlineQueue.overflow",
+    ),
+  };
+
+  const inspect = o.inspect as RealtimeClientOptions["inspect"];
+  if (
+    inspect !== undefined &&
+    typeof inspect !== "function" &&
+    (typeof inspect !== "object" || inspect === null)
+  ) {
+    throw new InvalidOptionsError("inspect", "expected an inspection observer or function");
+  }
+
+  return {
+    endpoint,
+    onAuthFailure: onAuthFailure as AuthFailureHandler | undefined,
+    retry,
+    timing,
+    outbox,
+    subscribeBatchSize: count(o.subscribeBatchSize, 100, "subscribeBatchSize"),
+    inspect,
+    mqtt: objectOrEmpty(o.mqtt, "mqtt") as MqttOptions,
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * `RealtimeClient`: the facade that turns the connection statechart into the
+ * public API (STYLE.md §2). It runs the production machine with the services
+ * plugged in by name — the broker adapter, the subscription registry, the
+ * outbox, the credentials provider — and turns snapshots and emitted events
+ * into `state`, promises and listener calls. It decides nothing the machine
+ * should decide.
+ */
+
+import type { IPublishPacket } from "mqtt";
+import { type Actor, createActor, fromCallback, fromPromise, type StateValue } from "xstate";
+import {
+  AuthRefreshError,
+  ClientClosedError,
+  ClientFailedError,
+  ConnectionLostError,
+  type CourierError,
+  InvalidOptionsError,
+} from "../errors.js";
+import { connectionMachine } from "../machines/connection.machine.js";
+import type {
+  ConnectBrokerInput,
+  ConnectionState,
+  LinkCommand,
+  RefreshCredentialsInput,
+  RestoreResult,
+  RestoreSubscriptionsInput,
+} from "../machines/connection.types.js";
+import { BrokerLink, type Qos } from "../services/broker-link.js";
+import { requestCredentials } from "../services/credentials.js";
+import { type Endpoint, mergeEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
+import { Outbox } from "../services/outbox.js";
+import {
+  type Message,
+  type MessageHandler,
+  type Subscription,
+  SubscriptionRegistry,
+} from "../services/subscriptions.js";
+import { assertTopicFilter, assertTopicName } from "../services/topics.js";
+import { Emitter } from "./emitter.js";
+import { type RealtimeClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+
+export interface PublishOptions {
+  /** @default 0 */
+  qos?: Qos;
+  /** @default false */
+  retain?: boolean;
+  /** MQTT 5 publish properties (user properties, content type, message expiry, …). */
+  properties?: IPublishPacket["properties"];
+}
+
+export interface SubscribeOptions {
+  /** @default 0 */
+  qos?: Qos;
+}
+
+export interface StateChange {
+  readonly state: ConnectionState;
+  readonly previous: ConnectionState;
+  /** `Date.now()` when the client entered `state`. */
+  readonly at: number;
+  /** How long the client spent in `previous`, in milliseconds. */
+  readonly durationMs: number;
+  /** In `failed`: why. */
+  readonly error?: CourierError;
+}
+
+export interface ClientEvents {
+  /** Every transition between states (`client.state`). */
+  stateChange: (change: StateChange) => void;
+  /** Every message received, whichever subscription it matched. */
+  message: (message: Message) => void;
+  /** Errors, recoverable (connection lost, refresh failed, subscription refused) or not (`failed`). */
+  error: (error: CourierError) => void;
+  /** Subscriptions were restored after a (re)connection. */
+  restored: (result: RestoreResult) => void;
+}
+
+type ConnectionActor = Actor<typeof connectionMachine>;
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+function leafState(value: StateValue): ConnectionState {
+  let current: StateValue = value;
+  while (typeof current !== "string") {
+    const [child] = Object.values(current);
+    if (child === undefined) break;
+    current = child;
+  }
+  return current as ConnectionState;
+}
+
+function qosOf(value: unknown, field: string): Qos {
+  if (value === undefined) return 0;
+  if (value !== 0 && value !== 1 && value !== 2) {
+    throw new InvalidOptionsError(field, `expected 0, 1 or 2, got ${String(value)}`);
+  }
+  return value;
+}
+
+export class RealtimeClient {
+  readonly #options: ResolvedOptions;
+  readonly #events = new Emitter<ClientEvents>();
+  readonly #registry: SubscriptionRegistry;
+  readonly #outbox: Outbox;
+  readonly #actor: ConnectionActor;
+  /** The connection the broker accepted, while the `link` state holds it. */
+  #link: BrokerLink | null = null;
+  #state: ConnectionState = "idle";
+  #stateSince = Date.now();
+  #connectWaiters: Waiter[] = [];
+  #disconnectWaiters: Waiter[] = [];
+
+  constructor(options: RealtimeClientOptions) {
+    this.#options = resolveOptions(options);
+    const emitError = (error: CourierError) => this.#events.emit("error", error);
+    this.#registry = new SubscriptionRegistry({
+      batchSize: this.#options.subscribeBatchSize,
+      onHandlerError: emitError,
+      onRejected: emitError,
+    });
+    this.#outbox = new Outbox(this.#options.outbox);
+
+    const machine = connectionMachine.provide({
+      actors: {
+        connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
+          ({ input, sendBack, receive }) => this.#openLink(input, sendBack, receive),
+        ),
+        restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
+          this.#restore(input),
+        ),
+        refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
+          ({ input, signal }) => this.#refresh(input, signal),
+        ),
+      },
+      actions: {
+        attachSession: () => {
+          const link = this.#link;
+          if (!link) return;
+          this.#registry.attach(link);
+          this.#outbox.attach(link);
+        },
+        detachSession: () => {
+          this.#registry.detach();
+          this.#outbox.detach();
+        },
+        rejectPending: ({ context }, params) => this.#rejectPending(params.reason, context.error),
+      },
+    });
+
+    this.#actor = createActor(machine, {
+      input: {
+        endpoint: this.#options.endpoint,
+        retry: this.#options.retry,
+        timing: this.#options.timing,
+        hasCredentialsProvider: this.#options.onAuthFailure !== undefined,
+      },
+      ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
+    });
+    this.#actor.subscribe({
+      next: (snapshot) => this.#onState(leafState(snapshot.value)),
+      error: (error) => emitError(new ClientFailedError("The client", error)),
+    });
+    this.#actor.on("notify.error", (event) => emitError(event.error));
+    this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
+    this.#actor.start();
+  }
+
+  /** What the client is doing now (see `ConnectionState`). */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** The error that stopped the client in `failed`, or the latest recoverable one; null if none. */
+  get error(): CourierError | null {
+    return this.#actor.getSnapshot().context.error;
+  }
+
+  /** Topic filters this client tracks and restores after every reconnection. */
+  get subscriptions(): string[] {
+    return this.#registry.filters();
+  }
+
+  /** Publishes not yet settled: queued while offline, or awaiting acknowledgement. */
+  get pendingPublishes(): number {
+    return this.#outbox.size;
+  }
+
+  /**
+   * Connects. Resolves once connected with every tracked subscription
+   * restored; keeps retrying (with backoff) through network and auth errors;
+   * rejects if the client stops in `failed` or `disconnect()` is called.
+   */
+  connect(): Promise<void> {
+    if (this.#state === "connected") return Promise.resolve();
+    const connected = new Promise<void>((resolve, reject) =>
+      this.#connectWaiters.push({ resolve, reject }),
+    );
+    // A disconnect() still closing is superseded by this connect().
+    for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
+    this.#actor.send({ type: "USER.CONNECT" });
+    return connected;
+  }
+
+  /**
+   * Disconnects from any state: sends DISCONNECT when connected (in-flight
+   * QoS 1/2 publishes get `timeouts.closeSeconds` to be acknowledged), then
+   * rejects every queued publish and pending subscribe with
+   * `ClientClosedError`. Leaves no socket, timer or pending promise.
+   * Tracked subscriptions are kept and restored by the next `connect()`.
+   */
+  disconnect(): Promise<void> {
+    if (this.#state === "idle") return Promise.resolve();
+    const idle = new Promise<void>((resolve, reject) =>
+      this.#disconnectWaiters.push({ resolve, reject }),
+    );
+    this.#actor.send({ type: "USER.DISCONNECT" });
+    return idle;
+  }
+
+  /**
+   * Replaces host, port and/or credentials for the next (re-)connection.
+   * Fields left out keep their values. Never tears down a live connection.
+   */
+  updateEndpoint(endpoint: Endpoint): void {
+    const current = this.#actor.getSnapshot().context.endpoint;
+    const next = mergeEndpoint(current, endpoint, "endpoint");
+    this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
+  }
+
+  /**
+   * Subscribes `handler` to `filter`. Resolves once the broker granted it
+   * (immediately if it already holds the filter); while not connected, when
+   * the next connection restores it. Rejects with `SubscriptionRejectedError`
+   * if the broker refuses it. The subscription is tracked and restored after
+   * every reconnection until `unsubscribe()`.
+   */
+  subscribe(
+    filter: string,
+    handler: MessageHandler,
+    options: SubscribeOptions = {},
+  ): Promise<Subscription> {
+    try {
+      assertTopicFilter(filter);
+      if (typeof handler !== "function")
+        throw new InvalidOptionsError("handler", "expected a function");
+      const qos = qosOf(options.qos, "options.qos");
+      if (this.#state === "failed") throw new ClientFailedError("subscribe()", this.error);
+      return this.#registry.add(filter, handler, qos);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Publishes. Resolves on delivery: written to the socket for QoS 0, PUBACK
+   * / PUBCOMP for QoS 1 / 2. While not connected the publish is queued
+   * (bounded by `offlineQueue`) and sent in order after the next restore.
+   */
+  publish(
+    topic: string,
+    payload: string | Uint8Array,
+    options: PublishOptions = {},
+  ): Promise<void> {
+    try {
+      assertTopicName(topic);
+      if (typeof payload !== "string" && !(payload instanceof Uint8Array)) {
+        throw new InvalidOptionsError("payload", "expected a string or a Uint8Array");
+      }
+      const qos = qosOf(options.qos, "options.qos");
+      if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
+      return this.#outbox.publish({
+        topic,
+        payload,
+        qos,
+        retain: options.retain === true,
+        ...(options.properties ? { properties: options.properties } : {}),
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Adds a listener; returns a function that removes it. */
+  on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): void {
+    this.#events.off(event, listener);
+  }
+
+  #openLink(
+    input: ConnectBrokerInput,
+    sendBack: (event: import("../machines/connection.types.js").ConnectionEvent) => void,
+    receive: (listener: (command: LinkCommand) => void) => void,
+  ): () => void {
+    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
+      accepted: (sessionPresent) => {
+        this.#link = link;
+        sendBack({ type: "MQTT.CONNACK", sessionPresent });
+      },
+      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
+      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
+      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
+      message: (topic, payload, packet) => this.#onMessage(topic, payload, packet),
+    });
+    receive((command) => link.end(command.force));
+    link.open();
+    return () => {
+      if (this.#link === link) this.#link = null;
+      link.dispose();
+    };
+  }
+
+  async #restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
+    const link = this.#link;
+    if (!link)
+      throw new ConnectionLostError("the connection closed before subscriptions were restored");
+    const outcome = await this.#registry.restore(link, input.sessionPresent);
+    return { ...outcome, sessionPresent: input.sessionPresent };
+  }
+
+  async #refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
+    const handler = this.#options.onAuthFailure;
+    if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
+    const patch = await requestCredentials(handler, { signal, retry: input.retry });
+    try {
+      return mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
+    } catch (error) {
+      throw new AuthRefreshError("invalid", (error as Error).message);
+    }
+  }
+
+  #onMessage(topic: string, payload: Uint8Array, packet: IPublishPacket): void {
+    const message: Message = {
+      topic,
+      payload,
+      qos: packet.qos,
+      retain: packet.retain,
+      dup: packet.dup,
+      ...(packet.properties ? { properties: packet.properties } : {}),
+    };
+    this.#registry.dispatch(message);
+    this.#events.emit("message", message);
+  }
+
+  #onState(state: ConnectionState): void {
+    if (state === this.#state) return;
+    const previous = this.#state;
+    const now = Date.now();
+    const change: StateChange = {
+      state,
+      previous,
+      at: now,
+      durationMs: now - this.#stateSince,
+      ...(state === "failed" && this.error ? { error: this.error } : {}),
+    };
+    this.#state = state;
+    this.#stateSince = now;
+    if (state === "connected")
+      for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
+    if (state === "idle") for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
+    this.#events.emit("stateChange", change);
+  }
+
+  /** Settles every pending promise when the machine enters `idle` or `failed`. */
+  #rejectPending(reason: "closed" | "failed", error: CourierError | null): void {
+    const connectError =
+      reason === "closed"
+        ? new ClientClosedError("connect()")
+        : (error ?? new ClientFailedError("connect()", null));
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
+    this.#outbox.rejectAll(
+      reason === "closed"
+        ? new ClientClosedError("publish()")
+        : new ClientFailedError("publish()", error),
+    );
+    this.#registry.rejectPending(
+      reason === "closed"
+        ? new ClientClosedError("subscribe()")
+        : new ClientFailedError("subscribe()", error),
+    );
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * Every error the SDK produces is a `CourierError` with a stable `code`.
+ * Messages say what happened and what to do; they never contain a password,
+ * a token or a response body (STYLE.md §8).
+ */
+
+export type CourierErrorCode =
+  | "INVALID_OPTIONS"
+  | "CONNECTION_REFUSED"
+  | "NOT_AUTHORIZED"
+  | "CONNECTION_LOST"
+  | "AUTH_REFRESH_FAILED"
+  | "CREDENTIALS_FETCH_FAILED"
+  | "RETRIES_EXHAUSTED"
+  | "QUEUE_OVERFLOW"
+  | "CLIENT_CLOSED"
+  | "CLIENT_FAILED"
+  | "SUBSCRIPTION_REJECTED"
+  | "PUBLISH_REJECTED"
+  | "HANDLER_FAILED";
+
+export class CourierError extends Error {
+  readonly code: CourierErrorCode;
+
+  constructor(code: CourierErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option passed to the SDK is malformed. `field` names it, e.g. `endpoint.port`. */
+export class InvalidOptionsError extends CourierError {
+  readonly field: string;
+
+  constructor(field: string, problem: string) {
+    super("INVALID_OPTIONS", `Invalid option ${field}: ${problem}`);
+    this.field = field;
+  }
+}
+
+/** Where a refusal came from: a CONNACK, or a DISCONNECT the broker sent (MQTT 5). */
+export type RefusalSource = "connack" | "disconnect";
+
+/** The broker refused the connection (or ended it) with a reason code that retrying cannot fix. */
+export class ConnectionRefusedError extends CourierError {
+  readonly reasonCode: number;
+  readonly reason: string;
+  readonly source: RefusalSource;
+
+  constructor(
+    reasonCode: number,
+    reason: string,
+    source: RefusalSource,
+    advice: string,
+    code: CourierErrorCode = "CONNECTION_REFUSED",
+  ) {
+    const what = source === "connack" ? "refused the connection" : "ended the connection";
+    super(code, `The broker ${what}: ${reason} (reason code ${reasonCode}). ${advice}`);
+    this.reasonCode = reasonCode;
+    this.reason = reason;
+    this.source = source;
+  }
+}
+
+/**
+ * The broker rejected the credentials and the client has no `onAuthFailure`
+ * to ask for new ones (the page's "Token Refresh on Auth Error" flow needs one).
+ */
+export class NotAuthorizedError extends ConnectionRefusedError {
+  constructor(reasonCode: number, reason: string, source: RefusalSource) {
+    super(
+      reasonCode,
+      reason,
+      source,
+      "Pass onAuthFailure to refresh credentials automatically, or call updateEndpoint() with new credentials and connect() again.",
+      "NOT_AUTHORIZED",
+    );
+  }
+}
+
+/** The connection dropped or could not be opened; the client retries with backoff. */
+export class ConnectionLostError extends CourierError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super("CONNECTION_LOST", `Connection lost: ${detail}. Reconnecting with backoff.`, options);
+  }
+}
+
+export type AuthRefreshFailure = "rejected" | "timeout" | "invalid";
+
+/** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
+export class AuthRefreshError extends CourierError {
+  readonly reason: AuthRefreshFailure;
+
+  constructor(reason: AuthRefreshFailure, detail: string, options?: { cause?: unknown }) {
+    super("AUTH_REFRESH_FAILED", `Credential refresh failed (${reason}): ${detail}`, options);
+    this.reason = reason;
+  }
+}
+
+export type CredentialsFetchFailure =
+  | "network"
+  | "http"
+  | "json"
+  | "timeout"
+  | "mapper"
+  | "aborted";
+
+/**
+ * `RemoteCredentials` could not turn the token endpoint's answer into an
+ * endpoint. The response body and the token are never part of the message.
+ */
+export class CredentialsFetchError extends CourierError {
+  readonly reason: CredentialsFetchFailure;
+  readonly status: number | undefined;
+
+  constructor(
+    reason: CredentialsFetchFailure,
+    detail: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super("CREDENTIALS_FETCH_FAILED", `Credentials request failed (${reason}): ${detail}`, options);
+    this.reason = reason;
+    this.status = options?.status;
+  }
+}
+
+/** `retryBackoff.maxRetries` consecutive failures: the client stopped retrying. */
+export class RetriesExhaustedError extends CourierError {
+  readonly attempts: number;
+
+  constructor(attempts: number, options?: { cause?: unknown }) {
+    super(
+      "RETRIES_EXHAUSTED",
+      `Gave up after ${attempts} consecutive failed attempts (retryBackoff.maxRetries). Call connect() to start again.`,
+      options,
+    );
+    this.attempts = attempts;
+  }
+}
+
+/** The offline publish queue is full; see the `offlineQueue` option. */
+export class QueueOverflowError extends CourierError {
+  readonly topic: string;
+
+  constructor(topic: string, limit: string) {
+    super(
+      "QUEUE_OVERFLOW",
+      `Publish to "${topic}" was not queued: the offline queue is full (${limit}). Raise offlineQueue limits or publish less while disconnected.`,
+    );
+    this.topic = topic;
+  }
+}
+
+/** The operation could not finish because `disconnect()` was called. */
+export class ClientClosedError extends CourierError {
+  constructor(what: string) {
+    super("CLIENT_CLOSED", `${what} was cancelled because disconnect() was called.`);
+  }
+}
+
+/** The client is in its terminal `failed` state; call `connect()` to start again. */
+export class ClientFailedError extends CourierError {
+  constructor(what: string, cause: unknown) {
+    super(
+      "CLIENT_FAILED",
+      `${what} failed: the client stopped after an error that retrying cannot fix. Call connect() to start again.`,
+      { cause },
+    );
+  }
+}
+
+/** The broker refused one subscription filter (SUBACK 0x80 or any reason code ≥ 0x80). */
+export class SubscriptionRejectedError extends CourierError {
+  readonly filter: string;
+  readonly reasonCode: number;
+
+  constructor(filter: string, reasonCode: number, reason: string) {
+    super(
+      "SUBSCRIPTION_REJECTED",
+      `The broker refused the subscription "${filter}": ${reason} (reason code ${reasonCode}).`,
+    );
+    this.filter = filter;
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** The broker refused a QoS 1/2 publish (MQTT 5 PUBACK/PUBREC reason code ≥ 0x80). */
+export class PublishRejectedError extends CourierError {
+  readonly topic: string;
+  readonly reasonCode: number;
+
+  constructor(topic: string, reasonCode: number, reason: string) {
+    super(
+      "PUBLISH_REJECTED",
+      `The broker refused the publish to "${topic}": ${reason} (reason code ${reasonCode}).`,
+    );
+    this.topic = topic;
+    this.reasonCode = reasonCode;
+  }
+}
+
+/** A message handler threw; the other handlers still ran. */
+export class HandlerError extends CourierError {
+  readonly filter: string;
+
+  constructor(filter: string, cause: unknown) {
+    super("HANDLER_FAILED", `A message handler for "${filter}" threw.`, { cause });
+    this.filter = filter;
+  }
+}

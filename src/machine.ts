@@ -1,0 +1,9 @@
+/**
+ * The connection statechart, for model-based tests and diagrams of your own:
+ * `import { connectionMachine } from "@armaanjain/courier-web-sdk/machine"`.
+ * Provide the three actors (`connectBroker`, `restoreSubscriptions`,
+ * `refreshCredentials`) with `connectionMachine.provide({ actors })` to run it.
+ */
+
+export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
+export * from "./machines/connection.types.js";

@@ -1,0 +1,418 @@
+/**
+ * The connection lifecycle: the single source of truth for what the client
+ * does (DESIGN.md "The statechart"). It declares; `src/services` does. Every
+ * actor, action, guard and delay is referred to by name, and the facade
+ * (`RealtimeClient`) provides the implementations that touch the socket.
+ *
+ * The page's flow (shared/spec/authentication.txt, "Token Refresh on Auth
+ * Error"): detect the auth error → force-disconnect (`authFailed`) → call
+ * onAuthFailure (`refreshing`) → wait 2 s (`waiting`) → reconnect
+ * (`reconnecting`) → restore subscriptions (`restoring`) → `connected`.
+ */
+
+import { and, assign, emit, fromCallback, fromPromise, not, sendTo, setup } from "xstate";
+import {
+  AuthRefreshError,
+  ClientFailedError,
+  ConnectionLostError,
+  ConnectionRefusedError,
+  CourierError,
+  NotAuthorizedError,
+  RetriesExhaustedError,
+} from "../errors.js";
+import { backoffDelay } from "../services/backoff.js";
+import type { ResolvedEndpoint } from "../services/endpoint.js";
+import type { Refusal } from "../services/reason-codes.js";
+import type {
+  ConnectBrokerInput,
+  ConnectionContext,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionInput,
+  LinkCommand,
+  RefreshCredentialsInput,
+  RestoreResult,
+  RestoreSubscriptionsInput,
+} from "./connection.types.js";
+
+/** Placeholder for an actor the facade (or a test) must provide. */
+function required(name: string): never {
+  throw new Error(
+    `connectionMachine: provide the "${name}" actor with machine.provide({ actors }) (see docs/testing.md).`,
+  );
+}
+
+/** The error a failure event stands for, for the `error` the user sees. */
+function errorOf(event: { type: string; error?: unknown; refusal?: Refusal }): CourierError {
+  if (event.refusal) {
+    const { reasonCode, reason, source } = event.refusal;
+    return new ConnectionRefusedError(reasonCode, reason, source, "Reconnecting with backoff.");
+  }
+  if (event.error instanceof CourierError) return event.error;
+  if (event.type.startsWith("xstate.after.")) {
+    return new ConnectionLostError(`timed out (${event.type.split(".")[2] ?? "timer"})`);
+  }
+  return new ConnectionLostError("the session failed", { cause: event.error });
+}
+
+function refusalOf(event: ConnectionEvent): Refusal | undefined {
+  return event.type === "MQTT.REFUSED" || event.type === "MQTT.DISCONNECT"
+    ? event.refusal
+    : undefined;
+}
+
+/** A retry of a busy broker waits as if it were two attempts later (4× longer, capped). */
+const BUSY_PENALTY = 2;
+
+/**
+ * A network/broker failure: back off and reconnect, unless `maxRetries` is spent.
+ * (DESIGN.md behaviour 5.)
+ */
+const retryOrFail = [
+  { guard: "isOutOfNetworkRetries", target: "#connection.failed", actions: "setRetriesExhausted" },
+  { target: "#connection.session.backoff", actions: ["countNetworkFailure", "notifyError"] },
+] as const;
+
+/** A refused CONNACK or a server DISCONNECT, by category (DESIGN.md behaviours 1, 4, 6). */
+const onRefusal = [
+  {
+    guard: and(["isAuthRefusal", "isOutOfAuthRetries"]),
+    target: "#connection.failed",
+    actions: "setRetriesExhausted",
+  },
+  {
+    guard: "isAuthRefusal",
+    target: "#connection.session.link.authFailed",
+    actions: "countAuthFailure",
+  },
+  { guard: "isFatalRefusal", target: "#connection.failed", actions: "setRefusalError" },
+  ...retryOrFail,
+] as const;
+
+/** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
+const afterAuthFailure = [
+  { guard: not("hasCredentialsProvider"), target: "#connection.failed" },
+  { guard: "isFirstAuthFailure", target: "#connection.session.refreshing" },
+  { target: "#connection.session.authBackoff" },
+] as const;
+
+/** onAuthFailure rejected or timed out: auth retry n, after backoff n (DESIGN.md behaviour 4). */
+const refreshFailed = [
+  { guard: "isOutOfAuthRetries", target: "#connection.failed", actions: "setRetriesExhausted" },
+  { target: "#connection.session.authBackoff", actions: ["countRefreshFailure", "notifyError"] },
+] as const;
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: {
+    /** Opens one connection and owns its socket until the `link` state is left. */
+    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(() => required("connectBroker")),
+    /** Re-subscribes every tracked filter in as few SUBSCRIBE packets as the broker allows. */
+    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(async () =>
+      required("restoreSubscriptions"),
+    ),
+    /** Calls onAuthFailure (deduplicated) and merges its endpoint over the current one. */
+    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(async () =>
+      required("refreshCredentials"),
+    ),
+  },
+  actions: {
+    setEndpoint: assign({
+      endpoint: ({ context, event }) =>
+        event.type === "USER.UPDATE_ENDPOINT" ? event.endpoint : context.endpoint,
+    }),
+    setRefreshedEndpoint: assign({
+      endpoint: (_, params: { endpoint: ResolvedEndpoint }) => params.endpoint,
+    }),
+    countNetworkFailure: assign(({ context, event }) => {
+      const networkFailures = context.networkFailures + 1;
+      const penalty = refusalOf(event)?.category === "busy" ? BUSY_PENALTY : 0;
+      return {
+        networkFailures,
+        retryDelayMs: backoffDelay(
+          networkFailures + penalty,
+          context.retry,
+          Math.random,
+          context.retryDelayMs,
+        ),
+        error: errorOf(event),
+      };
+    }),
+    countAuthFailure: assign(({ context, event }) => {
+      const authFailures = context.authFailures + 1;
+      const refusal = refusalOf(event);
+      return {
+        authFailures,
+        retryDelayMs:
+          authFailures > 1
+            ? backoffDelay(authFailures - 1, context.retry, Math.random, context.retryDelayMs)
+            : 0,
+        error:
+          refusal && !context.hasCredentialsProvider
+            ? new NotAuthorizedError(refusal.reasonCode, refusal.reason, refusal.source)
+            : context.error,
+      };
+    }),
+    countRefreshFailure: assign(({ context, event }) => {
+      const authFailures = context.authFailures + 1;
+      return {
+        authFailures,
+        retryDelayMs: backoffDelay(
+          authFailures - 1,
+          context.retry,
+          Math.random,
+          context.retryDelayMs,
+        ),
+        error: event.type.startsWith("xstate.after.")
+          ? new AuthRefreshError(
+              "timeout",
+              `onAuthFailure did not settle within ${context.timing.refreshTimeoutMs} ms.`,
+            )
+          : errorOf(event as { type: string; error?: unknown }),
+      };
+    }),
+    resetRetries: assign({ networkFailures: 0, authFailures: 0, retryDelayMs: 0 }),
+    setRefusalError: assign({
+      error: ({ event }) => {
+        const refusal = refusalOf(event);
+        if (!refusal) return errorOf(event as { type: string });
+        return new ConnectionRefusedError(
+          refusal.reasonCode,
+          refusal.reason,
+          refusal.source,
+          refusal.reasonCode === 0x8e
+            ? "Another connection took over this client identifier; use a unique clientId per connection."
+            : "Retrying with the same options cannot succeed; fix the options and call connect() again.",
+        );
+      },
+    }),
+    setRetriesExhausted: assign({
+      error: ({ context, event }) =>
+        new RetriesExhaustedError(Math.max(context.networkFailures, context.authFailures) + 1, {
+          cause: errorOf(event as { type: string; error?: unknown; refusal?: Refusal }),
+        }),
+    }),
+    clearError: assign({ error: null }),
+    /** The page's step 2: no half-open socket, no reconnect with the stale password. */
+    forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
+    /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
+    endSession: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
+    /** Provided by the facade: route publishes and subscribes to the live connection. */
+    attachSession: () => {},
+    /** Provided by the facade: queue publishes again until the next `connected`. */
+    detachSession: () => {},
+    /** Provided by the facade: settle every pending promise (connect, publish, subscribe). */
+    rejectPending: (_, _params: { reason: "closed" | "failed" }) => {},
+    notifyRestored: emit((_, params: { result: RestoreResult }) => ({
+      type: "notify.restored" as const,
+      result: params.result,
+    })),
+    notifyError: emit(({ context }) => ({
+      type: "notify.error" as const,
+      error: context.error ?? new ClientFailedError("The connection", null),
+    })),
+  },
+  guards: {
+    isAuthRefusal: ({ event }) => refusalOf(event)?.category === "auth",
+    isFatalRefusal: ({ event }) => refusalOf(event)?.category === "fatal",
+    isFirstAuthFailure: ({ context }) => context.authFailures <= 1,
+    hasCredentialsProvider: ({ context }) => context.hasCredentialsProvider,
+    /** The next network retry would be number `networkFailures + 1`. */
+    isOutOfNetworkRetries: ({ context }) => context.networkFailures >= context.retry.maxRetries,
+    /** The next auth retry would be number `authFailures` (the first refresh is not a retry). */
+    isOutOfAuthRetries: ({ context }) => context.authFailures > context.retry.maxRetries,
+  },
+  delays: {
+    CONNECT_TIMEOUT: ({ context }) => context.timing.connectTimeoutMs,
+    RESTORE_TIMEOUT: ({ context }) => context.timing.restoreTimeoutMs,
+    REFRESH_TIMEOUT: ({ context }) => context.timing.refreshTimeoutMs,
+    REFRESH_WAIT: ({ context }) => context.timing.refreshWaitMs,
+    CLOSE_TIMEOUT: ({ context }) => context.timing.closeTimeoutMs,
+    RETRY_DELAY: ({ context }) => context.retryDelayMs,
+    AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
+    STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
+  },
+}).createMachine({
+  id: "connection",
+  context: ({ input }) => ({
+    endpoint: input.endpoint,
+    retry: input.retry,
+    timing: input.timing,
+    hasCredentialsProvider: input.hasCredentialsProvider,
+    networkFailures: 0,
+    authFailures: 0,
+    retryDelayMs: 0,
+    error: null,
+  }),
+  initial: "idle",
+  on: {
+    "USER.UPDATE_ENDPOINT": { actions: "setEndpoint" },
+  },
+  states: {
+    idle: {
+      description: "Not connected and not trying; connect() starts.",
+      entry: { type: "rejectPending", params: { reason: "closed" } },
+      on: {
+        "USER.CONNECT": { target: "session", actions: "resetRetries" },
+      },
+    },
+    session: {
+      description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
+      initial: "link",
+      on: {
+        "USER.DISCONNECT": "#connection.idle",
+      },
+      states: {
+        link: {
+          description:
+            "One connection attempt is alive: it owns the socket until this state is left.",
+          invoke: {
+            id: "link",
+            src: "connectBroker",
+            input: ({ context }) => ({
+              endpoint: context.endpoint,
+              connectTimeoutMs: context.timing.connectTimeoutMs,
+            }),
+          },
+          initial: "connecting",
+          on: {
+            "MQTT.REFUSED": onRefusal,
+            "MQTT.DISCONNECT": onRefusal,
+            "MQTT.CLOSED": retryOrFail,
+            "USER.DISCONNECT": ".closing",
+          },
+          states: {
+            connecting: {
+              description: "Opening the first connection; waiting for CONNACK.",
+              on: { "MQTT.CONNACK": "restoring" },
+              after: {
+                CONNECT_TIMEOUT: retryOrFail,
+              },
+            },
+            reconnecting: {
+              description:
+                "Opening a new connection after a refresh or a backoff; waiting for CONNACK.",
+              on: { "MQTT.CONNACK": "restoring" },
+              after: {
+                CONNECT_TIMEOUT: retryOrFail,
+              },
+            },
+            restoring: {
+              description:
+                "Accepted by the broker; re-subscribing every tracked filter before reporting connected.",
+              invoke: {
+                src: "restoreSubscriptions",
+                input: ({ event }) => ({
+                  sessionPresent: event.type === "MQTT.CONNACK" && event.sessionPresent,
+                }),
+                onDone: {
+                  target: "connected",
+                  actions: {
+                    type: "notifyRestored",
+                    params: ({ event }) => ({ result: event.output }),
+                  },
+                },
+                onError: retryOrFail,
+              },
+              after: {
+                RESTORE_TIMEOUT: retryOrFail,
+              },
+            },
+            connected: {
+              description:
+                "Live: publishes go out, queued ones flushed in order, messages come in.",
+              entry: "attachSession",
+              exit: "detachSession",
+              after: {
+                STABLE_CONNECTION: { actions: "resetRetries" },
+              },
+            },
+            authFailed: {
+              description:
+                "The broker rejected the credentials; force-closing the session before refreshing.",
+              entry: "forceDisconnect",
+              on: {
+                "MQTT.CLOSED": afterAuthFailure,
+                "MQTT.REFUSED": {},
+                "MQTT.DISCONNECT": {},
+              },
+              after: {
+                CLOSE_TIMEOUT: afterAuthFailure,
+              },
+            },
+            closing: {
+              description: "disconnect() was called: sending DISCONNECT and closing the socket.",
+              entry: "endSession",
+              on: {
+                "MQTT.CLOSED": "#connection.idle",
+                "MQTT.CONNACK": {},
+                "MQTT.REFUSED": {},
+                "MQTT.DISCONNECT": {},
+                "USER.DISCONNECT": {},
+                "USER.CONNECT": {
+                  target: "#connection.session.link",
+                  reenter: true,
+                  actions: "resetRetries",
+                },
+              },
+              after: {
+                CLOSE_TIMEOUT: "#connection.idle",
+              },
+            },
+          },
+        },
+        refreshing: {
+          description:
+            "Asking onAuthFailure for fresh credentials (one call, however many failures).",
+          invoke: {
+            src: "refreshCredentials",
+            input: ({ context }) => ({
+              endpoint: context.endpoint,
+              retry: Math.max(0, context.authFailures - 1),
+            }),
+            onDone: {
+              target: "waiting",
+              actions: {
+                type: "setRefreshedEndpoint",
+                params: ({ event }) => ({ endpoint: event.output }),
+              },
+            },
+            onError: refreshFailed,
+          },
+          after: {
+            REFRESH_TIMEOUT: refreshFailed,
+          },
+        },
+        waiting: {
+          description: "The page's step 4: waiting 2 s after the refresh before reconnecting.",
+          after: { REFRESH_WAIT: "link.reconnecting" },
+        },
+        authBackoff: {
+          description:
+            "A refresh failed or its credentials were refused again; waiting to refresh again.",
+          after: { AUTH_RETRY_DELAY: "refreshing" },
+        },
+        backoff: {
+          description:
+            "The connection was lost or refused for a network reason; waiting to reconnect.",
+          after: { RETRY_DELAY: "link.reconnecting" },
+        },
+      },
+    },
+    failed: {
+      description: "Stopped after an error that retrying cannot fix; connect() starts again.",
+      entry: ["notifyError", { type: "rejectPending", params: { reason: "failed" } }],
+      on: {
+        "USER.CONNECT": { target: "session", actions: ["clearError", "resetRetries"] },
+        "USER.DISCONNECT": "idle",
+      },
+    },
+  },
+});
+
+export type ConnectionMachine = typeof connectionMachine;

@@ -1,0 +1,199 @@
+/**
+ * The connection statechart's vocabulary: every state, event, action, guard,
+ * delay and actor by name (STYLE.md §2). No `string` loopholes.
+ */
+
+import type { CourierError } from "../errors.js";
+import type { BackoffPolicy } from "../services/backoff.js";
+import type { ResolvedEndpoint } from "../services/endpoint.js";
+import type { Refusal } from "../services/reason-codes.js";
+
+/**
+ * What the client is doing. `client.state` is always one of these.
+ *
+ * - `idle`: not connected and not trying; `connect()` starts.
+ * - `connecting`: opening the first connection, waiting for CONNACK.
+ * - `restoring`: connected at the MQTT level, re-subscribing tracked filters.
+ * - `connected`: live; publishes go out, messages come in.
+ * - `authFailed`: the broker rejected the credentials; force-closing the session.
+ * - `refreshing`: asking `onAuthFailure` for fresh credentials.
+ * - `waiting`: the 2 s pause between a refresh and the reconnection (the page's step 4).
+ * - `reconnecting`: opening a new connection after a refresh or a backoff.
+ * - `authBackoff`: a refresh failed or its credentials were refused again; waiting to refresh again.
+ * - `backoff`: the connection was lost or refused for a network/broker reason; waiting to reconnect.
+ * - `closing`: `disconnect()` was called; sending DISCONNECT and closing the socket.
+ * - `failed`: stopped after an error that retrying cannot fix (`client.error` says which).
+ */
+export type ConnectionState =
+  | "idle"
+  | "connecting"
+  | "restoring"
+  | "connected"
+  | "authFailed"
+  | "refreshing"
+  | "waiting"
+  | "reconnecting"
+  | "authBackoff"
+  | "backoff"
+  | "closing"
+  | "failed";
+
+/** The parent state that owns the socket: while any of these is active, one connection attempt is alive. */
+export type LinkState =
+  | "connecting"
+  | "reconnecting"
+  | "restoring"
+  | "connected"
+  | "authFailed"
+  | "closing";
+
+export const CONNECTION_STATES: readonly ConnectionState[] = [
+  "idle",
+  "connecting",
+  "restoring",
+  "connected",
+  "authFailed",
+  "refreshing",
+  "waiting",
+  "reconnecting",
+  "authBackoff",
+  "backoff",
+  "closing",
+  "failed",
+];
+
+/** Timing the machine's delays read from context, all in milliseconds. */
+export interface ConnectionTiming {
+  /** The page's "Wait 2 seconds" between a refresh and the reconnection. */
+  readonly refreshWaitMs: number;
+  /** CONNACK must arrive within this. */
+  readonly connectTimeoutMs: number;
+  /** Re-subscribing must finish within this. */
+  readonly restoreTimeoutMs: number;
+  /** `onAuthFailure` must settle within this. */
+  readonly refreshTimeoutMs: number;
+  /** A graceful or forced close must finish within this before the socket is dropped. */
+  readonly closeTimeoutMs: number;
+  /** A connection that stays up this long resets both retry counters. */
+  readonly stableAfterMs: number;
+}
+
+export interface RetryPolicy extends BackoffPolicy {
+  /** Consecutive failed attempts (per counter) before giving up; `Infinity` never gives up. */
+  readonly maxRetries: number;
+}
+
+export interface ConnectionContext {
+  readonly endpoint: ResolvedEndpoint;
+  readonly retry: RetryPolicy;
+  readonly timing: ConnectionTiming;
+  readonly hasCredentialsProvider: boolean;
+  /** Network/broker failures since the last stable connection. */
+  readonly networkFailures: number;
+  /** Auth failures (rejections and failed refreshes) since the last stable connection. */
+  readonly authFailures: number;
+  /** The delay of the backoff state being entered, drawn when the failure is counted. */
+  readonly retryDelayMs: number;
+  /** The error that put the client in `failed`, or the latest one reported. */
+  readonly error: CourierError | null;
+}
+
+export interface ConnectionInput {
+  readonly endpoint: ResolvedEndpoint;
+  readonly retry: RetryPolicy;
+  readonly timing: ConnectionTiming;
+  readonly hasCredentialsProvider: boolean;
+}
+
+/** Events, namespaced by who speaks (STYLE.md §3). */
+export type ConnectionEvent =
+  /** `client.connect()`. */
+  | { type: "USER.CONNECT" }
+  /** `client.disconnect()`. */
+  | { type: "USER.DISCONNECT" }
+  /** `client.updateEndpoint(e)`: used by the next (re-)connection. */
+  | { type: "USER.UPDATE_ENDPOINT"; endpoint: ResolvedEndpoint }
+  /** The broker accepted the connection. */
+  | { type: "MQTT.CONNACK"; sessionPresent: boolean }
+  /** The broker refused the connection (CONNACK with a failure code). */
+  | { type: "MQTT.REFUSED"; refusal: Refusal }
+  /** The broker sent DISCONNECT with a reason code (MQTT 5). */
+  | { type: "MQTT.DISCONNECT"; refusal: Refusal }
+  /** The socket closed (network loss, keepalive timeout, broker gone, or our own close). */
+  | { type: "MQTT.CLOSED"; error: CourierError };
+
+export type ConnectionEventType = ConnectionEvent["type"];
+
+/** What the machine tells the outside world through `emit` (the facade forwards these). */
+export type ConnectionEmitted =
+  | { type: "notify.error"; error: CourierError }
+  | { type: "notify.restored"; result: RestoreResult };
+
+/** Outcome of `restoreSubscriptions`. */
+export interface RestoreResult {
+  /** Filters sent in SUBSCRIBE packets. */
+  readonly filters: number;
+  /** SUBSCRIBE packets sent. */
+  readonly packets: number;
+  /** Filters the broker refused, with its reason code. */
+  readonly rejected: readonly { readonly filter: string; readonly reasonCode: number }[];
+  /** True when the broker kept the session (`sessionPresent`), so only new filters were sent. */
+  readonly sessionPresent: boolean;
+}
+
+export interface ConnectBrokerInput {
+  readonly endpoint: ResolvedEndpoint;
+  readonly connectTimeoutMs: number;
+}
+
+export interface RestoreSubscriptionsInput {
+  readonly sessionPresent: boolean;
+}
+
+export interface RefreshCredentialsInput {
+  readonly endpoint: ResolvedEndpoint;
+  /** 0 for the first refresh after a rejection, then 1, 2, … */
+  readonly retry: number;
+}
+
+/** Sent to the `connectBroker` actor. */
+export type LinkCommand = { type: "LINK.END"; force: boolean };
+
+export type ConnectionActionName =
+  | "setEndpoint"
+  | "setRefreshedEndpoint"
+  | "countNetworkFailure"
+  | "countAuthFailure"
+  | "countRefreshFailure"
+  | "countRefreshTimeout"
+  | "resetRetries"
+  | "setRefusalError"
+  | "setRetriesExhausted"
+  | "clearError"
+  | "forceDisconnect"
+  | "endSession"
+  | "attachSession"
+  | "detachSession"
+  | "rejectPending"
+  | "notifyRestored"
+  | "notifyError";
+
+export type ConnectionGuardName =
+  | "isAuthRefusal"
+  | "isFatalRefusal"
+  | "isFirstAuthFailure"
+  | "hasCredentialsProvider"
+  | "isOutOfNetworkRetries"
+  | "isOutOfAuthRetries";
+
+export type ConnectionDelayName =
+  | "CONNECT_TIMEOUT"
+  | "RESTORE_TIMEOUT"
+  | "REFRESH_TIMEOUT"
+  | "REFRESH_WAIT"
+  | "CLOSE_TIMEOUT"
+  | "RETRY_DELAY"
+  | "AUTH_RETRY_DELAY"
+  | "STABLE_CONNECTION";
+
+export type ConnectionActorName = "connectBroker" | "restoreSubscriptions" | "refreshCredentials";

@@ -1,0 +1,226 @@
+/**
+ * The adapter: one mqtt.js client for one connection attempt, and nothing
+ * else (STYLE.md §6). It maps what mqtt.js reports to four facts — accepted,
+ * refused, server DISCONNECT, closed — and leaves every decision (retry,
+ * refresh, resubscribe) to the statechart. Every listener it adds is removed
+ * by `dispose()`, which also drops the socket.
+ */
+
+import {
+  connect,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IConnackPacket,
+  type IDisconnectPacket,
+  type IPublishPacket,
+  type ISubscriptionMap,
+  type MqttClient,
+} from "mqtt";
+import { ConnectionLostError, type CourierError } from "../errors.js";
+import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
+import { classifyConnack, classifyDisconnect, type Refusal } from "./reason-codes.js";
+
+/**
+ * mqtt.js options the SDK passes through (keepalive, clean, protocolVersion,
+ * will, properties, TLS options, wsOptions, …). The ones the statechart owns
+ * are left out: it decides when to connect, reconnect and resubscribe, and
+ * the endpoint decides where and as whom.
+ */
+export type MqttOptions = Omit<
+  IClientOptions,
+  | "host"
+  | "hostname"
+  | "port"
+  | "path"
+  | "protocol"
+  | "username"
+  | "password"
+  | "clientId"
+  | "servers"
+  | "reconnectPeriod"
+  | "reconnectOnConnackError"
+  | "resubscribe"
+  | "manualConnect"
+  | "connectTimeout"
+  | "queueQoSZero"
+>;
+
+export type Qos = 0 | 1 | 2;
+
+export interface LinkListener {
+  accepted(sessionPresent: boolean): void;
+  refused(refusal: Refusal): void;
+  serverDisconnect(refusal: Refusal): void;
+  closed(error: CourierError): void;
+  message(topic: string, payload: Uint8Array, packet: IPublishPacket): void;
+}
+
+export interface PublishRequest {
+  readonly topic: string;
+  readonly payload: string | Uint8Array;
+  readonly qos: Qos;
+  readonly retain: boolean;
+  readonly properties?: IPublishPacket["properties"];
+}
+
+/** What the subscription registry and the outbox need from a live connection. */
+export interface SessionLink {
+  readonly protocolVersion: number;
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK), if it announced one. */
+  readonly maximumPacketSize: number | undefined;
+  /** One SUBSCRIBE packet; resolves with one granted QoS / reason code per filter. */
+  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
+  /** One UNSUBSCRIBE packet. */
+  unsubscribe(filters: readonly string[]): Promise<void>;
+  /** `done(null)` on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */
+  publish(request: PublishRequest, done: (error: Error | null) => void): void;
+}
+
+type Disposer = () => void;
+
+export class BrokerLink implements SessionLink {
+  readonly #client: MqttClient;
+  readonly #listener: LinkListener;
+  readonly #disposers: Disposer[] = [];
+  #accepted = false;
+  #closed = false;
+  #disposed = false;
+  #lastError: Error | undefined;
+  #maximumPacketSize: number | undefined;
+
+  constructor(
+    endpoint: ResolvedEndpoint,
+    mqttOptions: MqttOptions,
+    connectTimeoutMs: number,
+    listener: LinkListener,
+  ) {
+    this.#listener = listener;
+    this.#client = connect(brokerUrl(endpoint), {
+      ...mqttOptions,
+      clientId: endpoint.clientId,
+      username: endpoint.username,
+      password: endpoint.password?.reveal(),
+      // The statechart owns reconnection and resubscription (STACK.md).
+      reconnectPeriod: 0,
+      reconnectOnConnackError: false,
+      resubscribe: false,
+      manualConnect: true,
+      queueQoSZero: false,
+      // The machine's CONNECT_TIMEOUT decides; mqtt.js only backs it up.
+      connectTimeout: connectTimeoutMs * 2,
+    });
+    this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
+    this.#on("error", (error: Error) => this.#onError(error));
+    this.#on("disconnect", (packet: IDisconnectPacket) => this.#onDisconnect(packet));
+    this.#on("close", () => this.#onClose());
+    this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) =>
+      this.#listener.message(topic, payload, packet),
+    );
+  }
+
+  get protocolVersion(): number {
+    return this.#client.options.protocolVersion ?? 4;
+  }
+
+  get maximumPacketSize(): number | undefined {
+    return this.#maximumPacketSize;
+  }
+
+  open(): void {
+    this.#client.connect();
+  }
+
+  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]> {
+    const map: ISubscriptionMap = {};
+    for (const { filter, qos } of filters) map[filter] = { qos };
+    return new Promise((resolve, reject) => {
+      this.#client.subscribe(map, (error, granted) => {
+        if (error) reject(error);
+        else resolve((granted ?? []).map((grant) => grant.qos));
+      });
+    });
+  }
+
+  unsubscribe(filters: readonly string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.unsubscribe([...filters], (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  publish(request: PublishRequest, done: (error: Error | null) => void): void {
+    const options: IClientPublishOptions = { qos: request.qos, retain: request.retain };
+    if (request.properties) options.properties = request.properties;
+    this.#client.publish(request.topic, request.payload as string | Buffer, options, (error) =>
+      done(error ?? null),
+    );
+  }
+
+  /**
+   * Closes the connection: `force` drops the socket now (the page's
+   * "force-disconnect"); otherwise DISCONNECT is sent once in-flight QoS 1/2
+   * publishes are acknowledged. `closed` is reported either way, also when
+   * the socket had already closed.
+   */
+  end(force: boolean): void {
+    if (this.#disposed) return;
+    if (this.#closed) {
+      queueMicrotask(() => this.#reportClosed());
+      return;
+    }
+    this.#client.end(force || !this.#accepted);
+  }
+
+  /** Removes every listener and drops the socket. No event is reported after this. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    for (const dispose of this.#disposers.splice(0)) dispose();
+    // A late socket error must not become an unhandled 'error' event.
+    this.#client.on("error", ignore);
+    this.#client.end(true);
+  }
+
+  #on(event: string, handler: (...args: never[]) => void): void {
+    const client = this.#client as unknown as {
+      on(event: string, handler: (...args: never[]) => void): void;
+      removeListener(event: string, handler: (...args: never[]) => void): void;
+    };
+    client.on(event, handler);
+    this.#disposers.push(() => client.removeListener(event, handler));
+  }
+
+  #onConnack(packet: IConnackPacket): void {
+    this.#accepted = true;
+    this.#maximumPacketSize = packet.properties?.maximumPacketSize;
+    this.#listener.accepted(packet.sessionPresent);
+  }
+
+  #onError(error: Error): void {
+    const code = (error as { code?: unknown }).code;
+    // mqtt.js reports a refused CONNACK as an error carrying the numeric code, before `connect`.
+    if (!this.#accepted && typeof code === "number") {
+      this.#listener.refused(classifyConnack(code, this.protocolVersion));
+      return;
+    }
+    this.#lastError = error;
+  }
+
+  #onDisconnect(packet: IDisconnectPacket): void {
+    const reference = packet.properties?.serverReference;
+    this.#listener.serverDisconnect(classifyDisconnect(packet.reasonCode ?? 0, reference));
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reportClosed();
+  }
+
+  #reportClosed(): void {
+    if (this.#disposed) return;
+    const detail = this.#lastError ? this.#lastError.message : "the socket closed";
+    this.#listener.closed(new ConnectionLostError(detail, { cause: this.#lastError }));
+  }
+}
+
+function ignore(): void {}

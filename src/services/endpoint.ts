@@ -1,0 +1,170 @@
+/**
+ * Endpoints: what the user passes (`Endpoint`), what the machine carries
+ * (`ResolvedEndpoint`: defaults applied, password sealed in a `Secret`).
+ */
+
+import { InvalidOptionsError } from "../errors.js";
+import { Secret } from "./secret.js";
+
+export type Scheme = "mqtt" | "mqtts" | "ws" | "wss";
+
+export const SCHEMES: readonly Scheme[] = ["mqtt", "mqtts", "ws", "wss"];
+
+/** Where and how to connect. The page's `endpoint`, `updateEndpoint()` and `onAuthFailure()` all speak this shape. */
+export interface Endpoint {
+  /** Broker host name or IP address, without a scheme (`broker.example.com`). */
+  host: string;
+  /** Broker port, 1–65535. */
+  port: number;
+  username?: string;
+  /** Password or token. Never logged, never part of an error message or a snapshot. */
+  password?: string;
+  /**
+   * Transport. @default "wss" in a browser, "mqtt" in Node.js
+   */
+  scheme?: Scheme;
+  /**
+   * WebSocket path (ws/wss only). @default "/mqtt"
+   */
+  path?: string;
+  /**
+   * MQTT client identifier, kept across reconnections (persistent sessions need that).
+   * @default a random `courier_…` identifier chosen once per client
+   */
+  clientId?: string;
+}
+
+/** An endpoint with every default applied and the password sealed. */
+export interface ResolvedEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly scheme: Scheme;
+  /** Only meaningful for ws/wss. */
+  readonly path: string;
+  readonly username?: string;
+  readonly password?: Secret;
+  readonly clientId: string;
+}
+
+const DEFAULT_WS_PATH = "/mqtt";
+const MAX_CLIENT_ID_BYTES = 65_535;
+
+/** True in a browser or a web worker (where `mqtt`/`mqtts` over TCP cannot exist). */
+export function isBrowserLike(): boolean {
+  const g = globalThis as { window?: unknown; document?: unknown; importScripts?: unknown };
+  return (
+    (typeof g.window === "object" && typeof g.document === "object") ||
+    typeof g.importScripts === "function"
+  );
+}
+
+export function defaultScheme(): Scheme {
+  return isBrowserLike() ? "wss" : "mqtt";
+}
+
+/** A random client identifier, 23 characters at most so every 3.1.1 broker accepts it (§3.1.3.1). */
+export function randomClientId(random: () => number = Math.random): string {
+  let id = "courier_";
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  while (id.length < 23) id += alphabet[Math.floor(random() * alphabet.length)];
+  return id;
+}
+
+/**
+ * Validates `input` and applies defaults. Throws `InvalidOptionsError` naming
+ * the first wrong field (`${field}.port`, say). Values are never echoed for
+ * `password`.
+ */
+export function resolveEndpoint(
+  input: unknown,
+  field: string,
+  fallbackClientId: string,
+): ResolvedEndpoint {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new InvalidOptionsError(field, "expected an object like { host, port }");
+  }
+  const e = input as Record<string, unknown>;
+  const host = e.host;
+  if (typeof host !== "string" || host.trim() === "") {
+    throw new InvalidOptionsError(`${field}.host`, "expected a non-empty host name");
+  }
+  if (host.includes("://") || /[\s/]/.test(host)) {
+    throw new InvalidOptionsError(
+      `${field}.host`,
+      `expected a bare host name like "broker.example.com", not "${host}" (put the transport in scheme and the path in path)`,
+    );
+  }
+  const port = e.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new InvalidOptionsError(
+      `${field}.port`,
+      `expected an integer from 1 to 65535, got ${String(port)}`,
+    );
+  }
+  const scheme = e.scheme ?? defaultScheme();
+  if (typeof scheme !== "string" || !SCHEMES.includes(scheme as Scheme)) {
+    throw new InvalidOptionsError(
+      `${field}.scheme`,
+      `expected one of ${SCHEMES.join(", ")}, got ${String(scheme)}`,
+    );
+  }
+  const path = e.path ?? DEFAULT_WS_PATH;
+  if (typeof path !== "string" || !path.startsWith("/")) {
+    throw new InvalidOptionsError(
+      `${field}.path`,
+      `expected a path starting with "/", got ${String(path)}`,
+    );
+  }
+  if (e.username !== undefined && typeof e.username !== "string") {
+    throw new InvalidOptionsError(`${field}.username`, "expected a string");
+  }
+  if (
+    e.password !== undefined &&
+    typeof e.password !== "string" &&
+    !(e.password instanceof Secret)
+  ) {
+    throw new InvalidOptionsError(`${field}.password`, "expected a string");
+  }
+  const clientId = e.clientId ?? fallbackClientId;
+  if (typeof clientId !== "string" || clientId === "") {
+    throw new InvalidOptionsError(`${field}.clientId`, "expected a non-empty string");
+  }
+  if (new TextEncoder().encode(clientId).length > MAX_CLIENT_ID_BYTES) {
+    throw new InvalidOptionsError(`${field}.clientId`, "longer than 65535 bytes");
+  }
+  const resolved: {
+    -readonly [K in keyof ResolvedEndpoint]: ResolvedEndpoint[K];
+  } = { host, port, scheme: scheme as Scheme, path, clientId };
+  if (e.username !== undefined) resolved.username = e.username as string;
+  if (e.password !== undefined) {
+    resolved.password =
+      e.password instanceof Secret ? e.password : new Secret(e.password as string);
+  }
+  return resolved;
+}
+
+/**
+ * Merges `patch` over `current` (DESIGN.md behaviour 4: fields the patch
+ * omits keep their values; a field it sets, even to `undefined`, replaces).
+ * The client identifier is never dropped: omitting it keeps the current one.
+ */
+export function mergeEndpoint(
+  current: ResolvedEndpoint,
+  patch: unknown,
+  field: string,
+): ResolvedEndpoint {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
+    throw new InvalidOptionsError(
+      field,
+      "expected an object like { host, port, username, password }",
+    );
+  }
+  return resolveEndpoint({ ...current, ...patch }, field, current.clientId);
+}
+
+/** The URL mqtt.js connects to. No credentials in it. */
+export function brokerUrl(endpoint: ResolvedEndpoint): string {
+  const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
+  const isWebSocket = endpoint.scheme === "ws" || endpoint.scheme === "wss";
+  return `${endpoint.scheme}://${host}:${endpoint.port}${isWebSocket ? endpoint.path : ""}`;
+}

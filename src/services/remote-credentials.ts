@@ -1,0 +1,156 @@
+/**
+ * `RemoteCredentials`: the page's "Remote Credentials Provider". Fetches a
+ * token from an HTTP endpoint and maps the JSON answer to an `Endpoint`.
+ * Concurrent callers (one client or many sharing this object) share one HTTP
+ * request. Failures are `CredentialsFetchError`s whose messages never contain
+ * the response body or the token.
+ */
+
+import { CredentialsFetchError } from "../errors.js";
+import { type CredentialsProvider, shareFlight } from "./credentials.js";
+import type { Endpoint } from "./endpoint.js";
+
+export interface RemoteCredentialsOptions {
+  /**
+   * The `fetch` to use (a wrapper that adds auth headers, a test double, …).
+   * @default globalThis.fetch
+   */
+  fetch?: typeof globalThis.fetch;
+  /**
+   * Request options merged into every request (method, headers, credentials, …).
+   * @default { method: "GET", headers: { accept: "application/json" } }
+   */
+  init?: RequestInit;
+  /**
+   * Abort the request after this many milliseconds.
+   * @default 10000
+   */
+  timeoutMs?: number;
+}
+
+/** Maps the token endpoint's JSON answer to an endpoint. */
+export type CredentialsMapper<T> = (response: T) => Endpoint;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+// biome-ignore lint/suspicious/noExplicitAny: the page's sample maps an untyped JSON answer (`response.broker.host`).
+export class RemoteCredentials<T = any> implements CredentialsProvider {
+  readonly #url: string;
+  readonly #map: CredentialsMapper<T>;
+  readonly #fetch: typeof globalThis.fetch;
+  readonly #init: RequestInit;
+  readonly #timeoutMs: number;
+  /** Its own key for request sharing (the client shares calls keyed by this object itself). */
+  readonly #flightKey = {};
+
+  constructor(
+    url: string | URL,
+    map: CredentialsMapper<T>,
+    options: RemoteCredentialsOptions = {},
+  ) {
+    if (typeof url !== "string" && !(url instanceof URL)) {
+      throw new TypeError("RemoteCredentials: url must be a string or a URL");
+    }
+    if (typeof map !== "function") {
+      throw new TypeError(
+        "RemoteCredentials: the second argument must map the JSON answer to an endpoint",
+      );
+    }
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new TypeError(
+        "RemoteCredentials: options.timeoutMs must be a positive number of milliseconds",
+      );
+    }
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    if (typeof fetchImpl !== "function") {
+      throw new TypeError("RemoteCredentials: no fetch available; pass options.fetch");
+    }
+    this.#url = String(url);
+    this.#map = map;
+    this.#fetch = fetchImpl;
+    this.#init = options.init ?? {};
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Fetches fresh credentials; callers that arrive while a request is in flight share it. */
+  getCredentials(options: { signal?: AbortSignal } = {}): Promise<Endpoint> {
+    return shareFlight(
+      this.#flightKey,
+      (signal) => this.#request(signal),
+      options.signal,
+      () => new CredentialsFetchError("aborted", "the caller stopped waiting."),
+    );
+  }
+
+  async #request(signal: AbortSignal): Promise<Endpoint> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const onAbort = () => controller.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const failure = (error: unknown, what: string): CredentialsFetchError => {
+      if (timedOut)
+        return new CredentialsFetchError("timeout", `no answer within ${this.#timeoutMs} ms.`);
+      if (signal.aborted) return new CredentialsFetchError("aborted", "the request was cancelled.");
+      return new CredentialsFetchError("network", what, { cause: error });
+    };
+    try {
+      let response: Response;
+      try {
+        response = await this.#fetch(this.#url, {
+          method: "GET",
+          ...this.#init,
+          headers: { accept: "application/json", ...headersOf(this.#init.headers) },
+          signal: controller.signal,
+        });
+      } catch (error) {
+        throw failure(error, "the token endpoint could not be reached.");
+      }
+      if (!response.ok) {
+        await response.body?.cancel().catch(() => {});
+        throw new CredentialsFetchError(
+          "http",
+          `the token endpoint answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}.`,
+          { status: response.status },
+        );
+      }
+      let json: T;
+      try {
+        json = (await response.json()) as T;
+      } catch (error) {
+        if (timedOut || signal.aborted) throw failure(error, "");
+        // The parser's message quotes the body, which may hold a token: it is not kept.
+        throw new CredentialsFetchError("json", "the token endpoint's answer is not valid JSON.", {
+          status: response.status,
+        });
+      }
+      let endpoint: Endpoint;
+      try {
+        endpoint = this.#map(json);
+      } catch (error) {
+        // The mapper's message may quote the token: only its kind is kept.
+        const kind = error instanceof Error ? error.name : typeof error;
+        throw new CredentialsFetchError("mapper", `the mapping function threw (${kind}).`);
+      }
+      if (typeof endpoint !== "object" || endpoint === null) {
+        throw new CredentialsFetchError(
+          "mapper",
+          "the mapping function returned no endpoint object.",
+        );
+      }
+      return endpoint;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+function headersOf(headers: RequestInit["headers"]): Record<string, string> {
+  if (!headers) return {};
+  return Object.fromEntries(new Headers(headers).entries());
+}

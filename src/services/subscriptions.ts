@@ -1,0 +1,349 @@
+/**
+ * The subscription registry: filter → QoS → handlers (DESIGN.md behaviour 8).
+ * It remembers what the broker has granted in the current session, so a
+ * restore sends only what the broker lacks, in as few SUBSCRIBE packets as
+ * the batch size and the broker's Maximum Packet Size allow, and reports
+ * every filter the broker refused.
+ */
+
+import type { IPublishPacket } from "mqtt";
+import { HandlerError, SubscriptionRejectedError } from "../errors.js";
+import type { Qos, SessionLink } from "./broker-link.js";
+import { isFailureCode, reasonName } from "./reason-codes.js";
+import { compileFilter, hasWildcard } from "./topics.js";
+
+/** A message as handlers receive it. */
+export interface Message {
+  readonly topic: string;
+  /** The raw payload. `new TextDecoder().decode(message.payload)` for text. */
+  readonly payload: Uint8Array;
+  readonly qos: Qos;
+  readonly retain: boolean;
+  /** True when the broker is re-delivering (QoS 1/2). */
+  readonly dup: boolean;
+  /** MQTT 5 properties (user properties, content type, …), when present. */
+  readonly properties?: IPublishPacket["properties"];
+}
+
+export type MessageHandler = (message: Message) => void;
+
+/** A handle on one `subscribe()` call. */
+export interface Subscription {
+  readonly filter: string;
+  /** The QoS this subscription asked for. */
+  readonly qos: Qos;
+  /** Stops this handler; the filter is unsubscribed at the broker when no handler is left. */
+  unsubscribe(): Promise<void>;
+}
+
+interface HandlerRecord {
+  readonly handler: MessageHandler;
+  readonly qos: Qos;
+  readonly entry: FilterEntry;
+  /** Set until the broker first grants the filter for this record. */
+  pending: { resolve(sub: Subscription): void; reject(error: Error): void } | null;
+  readonly subscription: Subscription;
+}
+
+interface FilterEntry {
+  readonly filter: string;
+  readonly records: Set<HandlerRecord>;
+  /** Matches incoming topics; `null` for plain filters, looked up by exact topic. */
+  readonly matches: ((topic: string) => boolean) | null;
+  /** QoS the broker holds for this filter in the current session, or null. */
+  brokerQos: Qos | null;
+  /** The link a SUBSCRIBE for this filter is awaiting SUBACK on. */
+  inFlight: SessionLink | null;
+}
+
+export interface RestoreOutcome {
+  readonly filters: number;
+  readonly packets: number;
+  readonly rejected: { filter: string; reasonCode: number }[];
+}
+
+export interface RegistryOptions {
+  /** Most filters in one SUBSCRIBE packet. */
+  readonly batchSize: number;
+  readonly onHandlerError: (error: HandlerError) => void;
+  readonly onRejected: (error: SubscriptionRejectedError) => void;
+}
+
+/** Bytes a filter adds to a SUBSCRIBE payload: length prefix, UTF-8 text, options byte. */
+function filterBytes(filter: string): number {
+  return 3 + new TextEncoder().encode(filter).length;
+}
+
+/** Fixed header (≤ 5), packet identifier (2) and a property length (1) of an MQTT 5 SUBSCRIBE. */
+const SUBSCRIBE_OVERHEAD = 8;
+
+export class SubscriptionRegistry {
+  readonly #options: RegistryOptions;
+  readonly #filters = new Map<string, FilterEntry>();
+  readonly #wildcards = new Set<FilterEntry>();
+  /** Filters unsubscribed while offline that a kept session may still hold. */
+  readonly #stale = new Set<string>();
+  #link: SessionLink | null = null;
+  #syncScheduled = false;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+  }
+
+  /** Number of tracked filters. */
+  get size(): number {
+    return this.#filters.size;
+  }
+
+  /** Tracked filters, in subscription order. */
+  filters(): string[] {
+    return [...this.#filters.keys()];
+  }
+
+  add(filter: string, handler: MessageHandler, qos: Qos): Promise<Subscription> {
+    let entry = this.#filters.get(filter);
+    if (!entry) {
+      const wildcard = hasWildcard(filter) || filter.startsWith("$share/");
+      entry = {
+        filter,
+        records: new Set(),
+        matches: wildcard ? compileFilter(filter) : null,
+        brokerQos: null,
+        inFlight: null,
+      };
+      this.#filters.set(filter, entry);
+      if (wildcard) this.#wildcards.add(entry);
+    }
+    this.#stale.delete(filter);
+    return new Promise<Subscription>((resolve, reject) => {
+      const target = entry;
+      const record: HandlerRecord = {
+        handler,
+        qos,
+        entry: target,
+        pending: { resolve, reject },
+        subscription: {
+          filter,
+          qos,
+          unsubscribe: () => this.#remove(record),
+        },
+      };
+      target.records.add(record);
+      if (target.brokerQos !== null && target.brokerQos >= qos) this.#resolve(target);
+      else this.#scheduleSync();
+    });
+  }
+
+  /** Routes a message to every handler whose filter matches its topic. */
+  dispatch(message: Message): void {
+    const exact = this.#filters.get(message.topic);
+    if (exact !== undefined && exact.matches === null) this.#deliver(exact, message);
+    for (const entry of this.#wildcards) {
+      if (entry.matches?.(message.topic)) this.#deliver(entry, message);
+    }
+  }
+
+  /**
+   * Re-subscribes after a (re)connection. With `sessionPresent` the broker
+   * kept the session, so only filters it lacks are sent (and filters dropped
+   * while offline are unsubscribed); otherwise every tracked filter is.
+   */
+  async restore(link: SessionLink, sessionPresent: boolean): Promise<RestoreOutcome> {
+    if (!sessionPresent) {
+      for (const entry of this.#filters.values()) entry.brokerQos = null;
+      this.#stale.clear();
+    } else if (this.#stale.size > 0) {
+      const stale = [...this.#stale];
+      this.#stale.clear();
+      await link.unsubscribe(stale);
+    }
+    const wanted = [...this.#filters.values()].filter((entry) => this.#needsSubscribe(entry));
+    const batches = this.#batches(wanted, link);
+    const rejected: { filter: string; reasonCode: number }[] = [];
+    await Promise.all(
+      batches.map(async (batch) => {
+        for (const r of await this.#subscribe(link, batch)) rejected.push(r);
+      }),
+    );
+    return { filters: wanted.length, packets: batches.length, rejected };
+  }
+
+  /** From `connected` on: new subscriptions go straight to this link. */
+  attach(link: SessionLink): void {
+    this.#link = link;
+    this.#scheduleSync();
+  }
+
+  detach(): void {
+    this.#link = null;
+  }
+
+  /** Rejects every `subscribe()` still waiting for the broker, and forgets its handler. */
+  rejectPending(error: Error): void {
+    for (const entry of [...this.#filters.values()]) {
+      for (const record of [...entry.records]) {
+        if (!record.pending) continue;
+        record.pending.reject(error);
+        record.pending = null;
+        this.#forget(record);
+      }
+    }
+  }
+
+  #needsSubscribe(entry: FilterEntry): boolean {
+    return entry.records.size > 0 && (entry.brokerQos === null || entry.brokerQos < maxQos(entry));
+  }
+
+  #scheduleSync(): void {
+    if (this.#syncScheduled || !this.#link) return;
+    this.#syncScheduled = true;
+    // Subscribes made in the same tick share one SUBSCRIBE packet.
+    queueMicrotask(() => {
+      this.#syncScheduled = false;
+      const link = this.#link;
+      if (!link) return;
+      const wanted = [...this.#filters.values()].filter(
+        (entry) => entry.inFlight !== link && this.#needsSubscribe(entry),
+      );
+      for (const batch of this.#batches(wanted, link)) {
+        this.#subscribe(link, batch).catch(() => {
+          // The connection failed mid-SUBSCRIBE: the filters stay wanted and the next restore sends them.
+        });
+      }
+    });
+  }
+
+  /** Sends one SUBSCRIBE; settles its records; returns the refused filters. */
+  async #subscribe(
+    link: SessionLink,
+    batch: FilterEntry[],
+  ): Promise<{ filter: string; reasonCode: number }[]> {
+    const requested = batch.map((entry) => ({ filter: entry.filter, qos: maxQos(entry) }));
+    for (const entry of batch) entry.inFlight = link;
+    let granted: number[];
+    try {
+      granted = await link.subscribe(requested);
+    } finally {
+      for (const entry of batch) if (entry.inFlight === link) entry.inFlight = null;
+    }
+    const rejected: { filter: string; reasonCode: number }[] = [];
+    batch.forEach((entry, i) => {
+      const code = granted[i] ?? 0x80;
+      if (isFailureCode(code)) {
+        rejected.push({ filter: entry.filter, reasonCode: code });
+        entry.brokerQos = null;
+        this.#reject(
+          entry,
+          new SubscriptionRejectedError(entry.filter, code, reasonName(code, link.protocolVersion)),
+        );
+        return;
+      }
+      // The QoS asked for, not the one granted: a broker that downgrades must not cause a resubscribe loop.
+      entry.brokerQos = requested[i]?.qos ?? 0;
+      if (this.#filters.get(entry.filter) === entry) {
+        this.#resolve(entry);
+      } else if (!this.#filters.has(entry.filter)) {
+        // Unsubscribed while the SUBSCRIBE was in flight: take it back.
+        link.unsubscribe([entry.filter]).catch(ignore);
+      }
+    });
+    return rejected;
+  }
+
+  /** Resolves the records the broker's grant covers; asks again for any that want more. */
+  #resolve(entry: FilterEntry): void {
+    const held = entry.brokerQos;
+    if (held === null) return;
+    for (const record of entry.records) {
+      if (record.pending && record.qos <= held) {
+        record.pending.resolve(record.subscription);
+        record.pending = null;
+      }
+    }
+    if (this.#needsSubscribe(entry)) this.#scheduleSync();
+  }
+
+  /** Rejects the records still waiting on `entry`; reports a refusal of a filter that was live. */
+  #reject(entry: FilterEntry, error: SubscriptionRejectedError): void {
+    let wasLive = false;
+    for (const record of [...entry.records]) {
+      if (!record.pending) {
+        wasLive = true;
+        continue;
+      }
+      record.pending.reject(error);
+      record.pending = null;
+      this.#forget(record);
+    }
+    // A filter that was live and is now refused (new credentials grant less, say) stays tracked and is reported.
+    if (wasLive) this.#options.onRejected(error);
+  }
+
+  async #remove(record: HandlerRecord): Promise<void> {
+    const { entry } = record;
+    if (!entry.records.has(record)) return;
+    this.#forget(record);
+    if (entry.records.size > 0 || entry.brokerQos === null) return;
+    const link = this.#link;
+    if (!link) {
+      this.#stale.add(entry.filter);
+      return;
+    }
+    try {
+      await link.unsubscribe([entry.filter]);
+    } catch {
+      // Lost with the connection; a kept session may still hold it.
+      if (!this.#filters.has(entry.filter)) this.#stale.add(entry.filter);
+    }
+  }
+
+  #forget(record: HandlerRecord): void {
+    const { entry } = record;
+    entry.records.delete(record);
+    if (entry.records.size === 0 && this.#filters.get(entry.filter) === entry) {
+      this.#filters.delete(entry.filter);
+      this.#wildcards.delete(entry);
+    }
+  }
+
+  #deliver(entry: FilterEntry, message: Message): void {
+    for (const record of entry.records) {
+      try {
+        record.handler(message);
+      } catch (error) {
+        this.#options.onHandlerError(new HandlerError(entry.filter, error));
+      }
+    }
+  }
+
+  /** Splits entries into SUBSCRIBE packets by count and, when announced, the broker's packet size. */
+  #batches(entries: FilterEntry[], link: SessionLink): FilterEntry[][] {
+    const maxBytes = (link.maximumPacketSize ?? Number.POSITIVE_INFINITY) - SUBSCRIBE_OVERHEAD;
+    const batches: FilterEntry[][] = [];
+    let current: FilterEntry[] = [];
+    let bytes = 0;
+    for (const entry of entries) {
+      const size = maxBytes === Number.POSITIVE_INFINITY ? 0 : filterBytes(entry.filter);
+      if (
+        current.length > 0 &&
+        (current.length >= this.#options.batchSize || bytes + size > maxBytes)
+      ) {
+        batches.push(current);
+        current = [];
+        bytes = 0;
+      }
+      current.push(entry);
+      bytes += size;
+    }
+    if (current.length > 0) batches.push(current);
+    return batches;
+  }
+}
+
+function maxQos(entry: FilterEntry): Qos {
+  let qos: Qos = 0;
+  for (const record of entry.records) if (record.qos > qos) qos = record.qos;
+  return qos;
+}
+
+function ignore(): void {}

@@ -10,6 +10,7 @@ import type { Jitter } from "../services/backoff.js";
 import type { MqttOptions } from "../services/broker-link.js";
 import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
 import {
+  assertCredentialsFit,
   type Endpoint,
   isBrowserLike,
   type ResolvedEndpoint,
@@ -93,6 +94,7 @@ export interface ResolvedOptions {
   readonly subscribeBatchSize: number;
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
+  readonly protocolVersion: number;
 }
 
 const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
@@ -218,6 +220,16 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     throw new InvalidOptionsError("inspect", "expected an inspection observer or function");
   }
 
+  const mqtt = objectOrEmpty(o.mqtt, "mqtt") as MqttOptions;
+  const protocolVersion = mqtt.protocolVersion ?? 4;
+  if (![3, 4, 5].includes(protocolVersion)) {
+    throw new InvalidOptionsError(
+      "mqtt.protocolVersion",
+      `expected 3, 4 or 5, got ${String(protocolVersion)}`,
+    );
+  }
+  assertCredentialsFit(endpoint, protocolVersion, "endpoint");
+
   return {
     endpoint,
     onAuthFailure: onAuthFailure as AuthFailureHandler | undefined,
@@ -226,6 +238,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, 100, "subscribeBatchSize"),
     inspect,
-    mqtt: objectOrEmpty(o.mqtt, "mqtt") as MqttOptions,
+    mqtt,
+    protocolVersion,
   };
 }

@@ -28,7 +28,12 @@ import type {
 } from "../machines/connection.types.js";
 import { BrokerLink, type Qos } from "../services/broker-link.js";
 import { requestCredentials } from "../services/credentials.js";
-import { type Endpoint, mergeEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
+import {
+  assertCredentialsFit,
+  type Endpoint,
+  mergeEndpoint,
+  type ResolvedEndpoint,
+} from "../services/endpoint.js";
 import { Outbox } from "../services/outbox.js";
 import {
   type Message,
@@ -213,7 +218,10 @@ export class RealtimeClient {
    * Tracked subscriptions are kept and restored by the next `connect()`.
    */
   disconnect(): Promise<void> {
-    if (this.#state === "idle") return Promise.resolve();
+    if (this.#state === "idle") {
+      this.#actor.send({ type: "USER.DISCONNECT" });
+      return Promise.resolve();
+    }
     const idle = new Promise<void>((resolve, reject) =>
       this.#disconnectWaiters.push({ resolve, reject }),
     );
@@ -228,6 +236,7 @@ export class RealtimeClient {
   updateEndpoint(endpoint: Endpoint): void {
     const current = this.#actor.getSnapshot().context.endpoint;
     const next = mergeEndpoint(current, endpoint, "endpoint");
+    assertCredentialsFit(next, this.#options.protocolVersion, "endpoint");
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
   }
 
@@ -329,7 +338,9 @@ export class RealtimeClient {
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
     const patch = await requestCredentials(handler, { signal, retry: input.retry });
     try {
-      return mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
+      const next = mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
+      assertCredentialsFit(next, this.#options.protocolVersion, "onAuthFailure() result");
+      return next;
     } catch (error) {
       throw new AuthRefreshError("invalid", (error as Error).message);
     }

@@ -259,6 +259,8 @@ export const connectionMachine = setup({
       entry: { type: "rejectPending", params: { reason: "closed" } },
       on: {
         "USER.CONNECT": { target: "session", actions: "resetRetries" },
+        // Nothing to close, but what was queued before connect() is settled all the same.
+        "USER.DISCONNECT": { actions: { type: "rejectPending", params: { reason: "closed" } } },
       },
     },
     session: {

@@ -106,8 +106,9 @@ export class BrokerLink implements SessionLink {
       resubscribe: false,
       manualConnect: true,
       queueQoSZero: false,
-      // The machine's CONNECT_TIMEOUT decides; mqtt.js only backs it up.
-      connectTimeout: connectTimeoutMs * 2,
+      // The machine's CONNECT_TIMEOUT decides (and disposes this link); mqtt.js's own
+      // timer only backs it up, well after.
+      connectTimeout: connectTimeoutMs + 60_000,
     });
     this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
     this.#on("error", (error: Error) => this.#onError(error));
@@ -135,7 +136,12 @@ export class BrokerLink implements SessionLink {
     for (const { filter, qos } of filters) map[filter] = { qos };
     return new Promise((resolve, reject) => {
       this.#client.subscribe(map, (error, granted) => {
-        if (error) reject(error);
+        // mqtt.js fails the whole call when one filter is refused; the SUBACK it
+        // attaches still holds every filter's code, which is what the registry reports.
+        const suback = (error as { packet?: { granted?: unknown } } | null)?.packet?.granted;
+        if (Array.isArray(suback))
+          resolve(suback.map((code) => (typeof code === "number" ? code : code.qos)));
+        else if (error) reject(error);
         else resolve((granted ?? []).map((grant) => grant.qos));
       });
     });

@@ -162,6 +162,23 @@ export function mergeEndpoint(
   return resolveEndpoint({ ...current, ...patch }, field, current.clientId);
 }
 
+/**
+ * MQTT 3.1/3.1.1 forbid a password without a user name (§3.1.2.9); brokers
+ * drop such a CONNECT without a CONNACK. MQTT 5 allows it.
+ */
+export function assertCredentialsFit(
+  endpoint: ResolvedEndpoint,
+  protocolVersion: number,
+  field: string,
+): void {
+  if (protocolVersion < 5 && endpoint.password !== undefined && endpoint.username === undefined) {
+    throw new InvalidOptionsError(
+      `${field}.username`,
+      "MQTT 3.1.1 needs a user name when a password is set (or use mqtt: { protocolVersion: 5 })",
+    );
+  }
+}
+
 /** The URL mqtt.js connects to. No credentials in it. */
 export function brokerUrl(endpoint: ResolvedEndpoint): string {
   const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;

@@ -98,13 +98,19 @@ const FATAL_DISCONNECT_V5 = new Set([0x8a, 0x8e]);
 
 /** Human name of an MQTT 5 reason code, or of a 3.1.1 return code when `protocolVersion` < 5. */
 export function reasonName(reasonCode: number, protocolVersion: number): string {
-  if (protocolVersion < 5) return CONNACK_V3[reasonCode]?.[0] ?? `return code ${reasonCode}`;
+  if (protocolVersion < 5) {
+    // 0x80 is 3.1.1's only SUBACK failure code (§3.9.3).
+    if (reasonCode === 0x80) return "failure";
+    return CONNACK_V3[reasonCode]?.[0] ?? `return code ${reasonCode}`;
+  }
   return REASONS_V5[reasonCode] ?? `reason code 0x${reasonCode.toString(16)}`;
 }
 
 /** Classifies a refused CONNACK (return code ≠ 0). */
 export function classifyConnack(reasonCode: number, protocolVersion: number): Refusal {
-  if (protocolVersion < 5) {
+  // An MQTT 5 CONNACK never carries 1..0x7F: such a code means a 3.1.1 broker answered
+  // a v5 CONNECT in its own format (e.g. 1, unacceptable protocol version).
+  if (protocolVersion < 5 || reasonCode < 0x80) {
     const [reason, category] = CONNACK_V3[reasonCode] ?? [
       `return code ${reasonCode}`,
       "retryable" as const,

@@ -52,7 +52,12 @@ export class TestBroker {
     this.authenticate = options.authenticate ?? (() => true);
   }
 
-  static async start(options: TestBrokerOptions = {}): Promise<TestBroker> {
+  static start(options: TestBrokerOptions = {}): Promise<TestBroker> {
+    return TestBroker.startOn(0, options);
+  }
+
+  /** Starts on a given TCP port (to bring a broker "back" where clients expect it). */
+  static async startOn(tcpPort: number, options: TestBrokerOptions = {}): Promise<TestBroker> {
     const aedes = await Aedes.createBroker();
     const sockets = new Set<Socket>();
     const tcp = createNetServer((socket) => {
@@ -93,7 +98,7 @@ export class TestBroker {
         qos: packet.qos,
       });
     });
-    tcp.listen(0, "127.0.0.1");
+    tcp.listen(tcpPort, "127.0.0.1");
     await once(tcp, "listening");
     http.listen(0, "127.0.0.1");
     await once(http, "listening");

@@ -1,0 +1,121 @@
+/**
+ * DESIGN.md behaviour 10: `disconnect()` in any state leaves no timer,
+ * socket, listener or pending promise behind. Each case drives a real
+ * client into one state and calls disconnect() the moment it gets there.
+ */
+
+import { afterAll, beforeAll, expect, test } from "vitest";
+import {
+  type ConnectionState,
+  RealtimeClient,
+  type RealtimeClientOptions,
+} from "../../src/index.js";
+import { TestBroker } from "../support/broker.js";
+import { handleCounts, sleep, waitFor } from "../support/wait.js";
+
+let broker: TestBroker;
+beforeAll(async () => {
+  broker = await TestBroker.start({
+    authenticate: (_u, password) => (password === "good" ? true : password === "fatal" ? 2 : 5),
+  });
+});
+afterAll(async () => broker.close());
+
+/** How to make a client pass through each state. */
+const scenarios: Record<ConnectionState, () => { options: Partial<RealtimeClientOptions> }> = {
+  idle: () => ({ options: {} }),
+  connecting: () => ({ options: {} }),
+  restoring: () => ({ options: {} }),
+  connected: () => ({ options: {} }),
+  closing: () => ({ options: {} }),
+  authFailed: () => ({
+    options: {
+      endpoint: endpoint("bad"),
+      onAuthFailure: async () => ({ password: "good" }) as never,
+    },
+  }),
+  refreshing: () => ({
+    options: { endpoint: endpoint("bad"), onAuthFailure: () => new Promise(() => {}) },
+  }),
+  waiting: () => ({
+    options: {
+      endpoint: endpoint("bad"),
+      onAuthFailure: async () => ({ password: "good" }) as never,
+    },
+  }),
+  reconnecting: () => ({
+    options: {
+      endpoint: endpoint("bad"),
+      onAuthFailure: async () => ({ password: "good" }) as never,
+      refreshWaitSeconds: 0.01,
+    },
+  }),
+  authBackoff: () => ({
+    options: {
+      endpoint: endpoint("bad"),
+      onAuthFailure: async () => {
+        throw new Error("down");
+      },
+    },
+  }),
+  backoff: () => ({ options: {} }),
+  failed: () => ({ options: { endpoint: endpoint("fatal") } }),
+};
+
+let n = 0;
+function endpoint(password: string) {
+  return { host: "127.0.0.1", port: broker.tcpPort, username: "u", password, clientId: `dc-${n}` };
+}
+
+const settled = (p: Promise<unknown>) =>
+  p.then(
+    () => "resolved",
+    () => "rejected",
+  );
+
+for (const state of Object.keys(scenarios) as ConnectionState[]) {
+  test(`disconnect() in ${state} leaves nothing running`, async () => {
+    n += 1;
+    const before = handleCounts();
+    const scenario = scenarios[state]();
+    const client = new RealtimeClient({ endpoint: endpoint("good"), ...scenario.options });
+    const id = `dc-${n}`;
+
+    const promises: Promise<string>[] = [];
+    promises.push(settled(client.subscribe("dc/topic", () => {}, { qos: 1 })));
+    promises.push(settled(client.publish("dc/topic", "queued", { qos: 1 })));
+
+    let disconnected: Promise<void> | undefined;
+    client.on("stateChange", (change) => {
+      if (change.state === "connected" && state === "backoff") broker.kick(id);
+      if (change.state === "connected" && state === "closing") void client.disconnect();
+      if (change.state === state && !disconnected) disconnected = client.disconnect();
+    });
+    if (state === "idle") disconnected = client.disconnect();
+    else promises.push(settled(client.connect()));
+
+    await waitFor(() => disconnected !== undefined, 10_000, `reaching ${state}`);
+    await disconnected;
+    expect(client.state).toBe("idle");
+    // Every promise the client handed out has settled.
+    const outcomes = await Promise.race([Promise.all(promises), sleep(1000).then(() => "pending")]);
+    expect(outcomes).not.toBe("pending");
+    // No socket (ours, or the broker's end of it) and no timer is left.
+    await waitFor(() => broker.clientIds().length === 0, 2000, "broker side closed");
+    await waitFor(
+      () => {
+        const after = handleCounts();
+        return ["TCPSocketWrap", "Timeout", "Immediate"].every(
+          (k) => (after[k] ?? 0) <= (before[k] ?? 0),
+        );
+      },
+      2000,
+      `no handles left (before ${JSON.stringify(before)}, now ${JSON.stringify(handleCounts())})`,
+    );
+    // Nothing happens afterwards either.
+    const changes: string[] = [];
+    client.on("stateChange", (c) => changes.push(c.state));
+    await sleep(300);
+    expect(changes).toEqual([]);
+  });
+}

@@ -15,5 +15,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // The JSON results feed the closing "N passed, M failed" line .ci/run prints.
+    reporters: ["default", ["json", { outputFile: ".vitest-results.json" }]],
   },
 });

@@ -7,3 +7,8 @@
 
 export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
 export * from "./machines/connection.types.js";
+export type { BackoffPolicy, Jitter } from "./services/backoff.js";
+export type { ResolvedEndpoint, Scheme } from "./services/endpoint.js";
+export type { Refusal, RefusalCategory } from "./services/reason-codes.js";
+export { classifyConnack, classifyDisconnect } from "./services/reason-codes.js";
+export { Secret } from "./services/secret.js";

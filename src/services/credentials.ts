@@ -52,12 +52,15 @@ export function shareFlight<T>(
   cancelled: () => Error,
 ): Promise<T> {
   let flight = flights.get(key);
-  if (!flight) {
+  // A flight every caller walked away from is being cancelled: a newcomer must
+  // not inherit its abort. It starts a new call once the cancelled one settled.
+  if (!flight || flight.controller.signal.aborted) {
     const controller = new AbortController();
+    const previous = flight ? flight.promise.catch(() => {}) : Promise.resolve();
     const started: Flight = {
       controller,
       waiters: 0,
-      promise: Promise.resolve()
+      promise: previous
         .then(() => start(controller.signal))
         .finally(() => {
           if (flights.get(key) === started) flights.delete(key);

@@ -88,10 +88,14 @@ export function resolveEndpoint(
   if (typeof host !== "string" || host.trim() === "") {
     throw new InvalidOptionsError(`${field}.host`, "expected a non-empty host name");
   }
-  if (host.includes("://") || /[\s/]/.test(host)) {
+  // "[::1]" is accepted as the IPv6 literal it wraps; anything URL-shaped is not a host.
+  const bareHost = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const ipv6 = /^[0-9a-f:.]+$/i.test(bareHost) && bareHost.split(":").length > 2;
+  if (/[\s/?#@[\]]/.test(bareHost) || (bareHost.includes(":") && !ipv6)) {
+    // The value is not echoed: a URL-shaped host may carry a password.
     throw new InvalidOptionsError(
       `${field}.host`,
-      `expected a bare host name like "broker.example.com", not "${host}" (put the transport in scheme and the path in path)`,
+      'expected a bare host name or IP address like "broker.example.com", without scheme, port, user name or path (put those in scheme, port, username/password and path)',
     );
   }
   const port = e.port;
@@ -134,7 +138,7 @@ export function resolveEndpoint(
   }
   const resolved: {
     -readonly [K in keyof ResolvedEndpoint]: ResolvedEndpoint[K];
-  } = { host, port, scheme: scheme as Scheme, path, clientId };
+  } = { host: bareHost, port, scheme: scheme as Scheme, path, clientId };
   if (e.username !== undefined) resolved.username = e.username as string;
   if (e.password !== undefined) {
     resolved.password =

@@ -57,7 +57,7 @@ export class Outbox {
     return new Promise<void>((resolve, reject) => {
       const link = this.#link;
       if (!link && !this.#admit(request, reject)) return;
-      const bytes = link ? 0 : payloadBytes(request.payload);
+      const bytes = payloadBytes(request.payload);
       const entry: Entry = { request, bytes, resolve, reject, sentOn: null };
       this.#entries.add(entry);
       this.#bytes += bytes;

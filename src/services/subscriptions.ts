@@ -134,12 +134,26 @@ export class SubscriptionRegistry {
     });
   }
 
-  /** Routes a message to every handler whose filter matches its topic. */
+  /**
+   * Routes a message to every handler whose filter matches its topic. The
+   * handlers are taken before any runs: one added by a handler sees only
+   * later messages, one removed by a handler is not called.
+   */
   dispatch(message: Message): void {
     const exact = this.#filters.get(message.topic);
-    if (exact !== undefined && exact.matches === null) this.#deliver(exact, message);
+    const records: HandlerRecord[] = [];
+    if (exact !== undefined && exact.matches === null)
+      for (const r of exact.records) records.push(r);
     for (const entry of this.#wildcards) {
-      if (entry.matches?.(message.topic)) this.#deliver(entry, message);
+      if (entry.matches?.(message.topic)) for (const r of entry.records) records.push(r);
+    }
+    for (const record of records) {
+      if (!record.entry.records.has(record)) continue;
+      try {
+        record.handler(message);
+      } catch (error) {
+        this.#options.onHandlerError(new HandlerError(record.entry.filter, error));
+      }
     }
   }
 
@@ -303,16 +317,6 @@ export class SubscriptionRegistry {
     if (entry.records.size === 0 && this.#filters.get(entry.filter) === entry) {
       this.#filters.delete(entry.filter);
       this.#wildcards.delete(entry);
-    }
-  }
-
-  #deliver(entry: FilterEntry, message: Message): void {
-    for (const record of entry.records) {
-      try {
-        record.handler(message);
-      } catch (error) {
-        this.#options.onHandlerError(new HandlerError(entry.filter, error));
-      }
     }
   }
 

@@ -36,7 +36,9 @@ export function assertTopicFilter(filter: unknown, field = "filter"): asserts fi
   if (filter.startsWith(SHARE_PREFIX)) {
     // $share/{group}/{filter}: the group is one level without wildcards (MQTT 5 §4.8.2).
     const group = levels[1] ?? "";
-    if (group === "" || group.includes("+") || group.includes("#") || levels.length < 3) {
+    const rest = levels.slice(2);
+    const noFilter = rest.length === 0 || (rest.length === 1 && rest[0] === "");
+    if (group === "" || group.includes("+") || group.includes("#") || noFilter) {
       throw new InvalidOptionsError(field, `invalid shared subscription "${filter}"`);
     }
     levels = levels.slice(2);

@@ -1,0 +1,255 @@
+import { describe, expect, it } from "vitest";
+import { type RealtimeClientOptions, resolveOptions } from "../../src/client/options.js";
+import { InvalidOptionsError } from "../../src/errors.js";
+
+const PASSWORD = "p4ssw0rd-must-not-leak";
+const endpoint = { host: "broker.example.com", port: 8883, username: "u", password: PASSWORD };
+
+/** Runs `fn`, expects an `InvalidOptionsError`, returns it. */
+function invalid(fn: () => unknown): InvalidOptionsError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    return error as InvalidOptionsError;
+  }
+  throw new Error("expected an InvalidOptionsError, nothing was thrown");
+}
+
+/** Options with `extra` merged over a valid base; `extra` may be wrong on purpose. */
+const withOptions = (extra: Record<string, unknown>) =>
+  ({ endpoint, ...extra }) as unknown as RealtimeClientOptions;
+
+describe("resolveOptions defaults", () => {
+  const resolved = resolveOptions({ endpoint });
+
+  it("backoff: base 1 s, ceil 60 s, jitter none, maxRetries Infinity", () => {
+    expect(resolved.retry).toEqual({
+      baseSeconds: 1,
+      ceilSeconds: 60,
+      jitter: "none",
+      maxRetries: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  it("timing: refresh wait 2000 ms, close 5000 ms, 30 s timeouts, stable after 10 s", () => {
+    expect(resolved.timing).toEqual({
+      refreshWaitMs: 2_000,
+      connectTimeoutMs: 30_000,
+      restoreTimeoutMs: 30_000,
+      refreshTimeoutMs: 30_000,
+      closeTimeoutMs: 5_000,
+      stableAfterMs: 10_000,
+    });
+  });
+
+  it("offline queue: 1000 messages, 4 MiB, QoS 0 queued, reject new on overflow", () => {
+    expect(resolved.outbox).toEqual({
+      maxMessages: 1_000,
+      maxBytes: 4 * 1024 * 1024,
+      qos0: "queue",
+      overflow: "rejectNew",
+    });
+  });
+
+  it("subscribe batch 100, no handler, no inspector, no mqtt options", () => {
+    expect(resolved.subscribeBatchSize).toBe(100);
+    expect(resolved.onAuthFailure).toBeUndefined();
+    expect(resolved.inspect).toBeUndefined();
+    expect(resolved.mqtt).toEqual({});
+  });
+
+  it("endpoint: defaults applied, random courier_ client id, password sealed", () => {
+    expect(resolved.endpoint).toMatchObject({
+      host: "broker.example.com",
+      port: 8883,
+      scheme: "mqtt",
+      path: "/mqtt",
+      username: "u",
+    });
+    expect(resolved.endpoint.clientId).toMatch(/^courier_[a-z0-9]{15}$/);
+    expect(resolved.endpoint.password?.reveal()).toBe(PASSWORD);
+    expect(JSON.stringify(resolved)).not.toContain(PASSWORD);
+  });
+
+  it("draws a new client id per client", () => {
+    expect(resolveOptions({ endpoint }).endpoint.clientId).not.toBe(resolved.endpoint.clientId);
+  });
+});
+
+describe("resolveOptions keeps valid values", () => {
+  it("a full set of options", () => {
+    const onAuthFailure = async () => endpoint;
+    const inspect = () => {};
+    const resolved = resolveOptions({
+      endpoint: { ...endpoint, clientId: "fixed" },
+      onAuthFailure,
+      retryBackoff: {
+        baseSeconds: 0.5,
+        ceilSeconds: 30,
+        jitter: "decorrelated",
+        resetAfterSeconds: 0,
+        maxRetries: 7,
+      },
+      refreshWaitSeconds: 0,
+      timeouts: { connectSeconds: 1, restoreSeconds: 2, refreshSeconds: 3, closeSeconds: 0.25 },
+      offlineQueue: { maxMessages: 5, maxBytes: 100, qos0: "reject", overflow: "dropOldest" },
+      subscribeBatchSize: 7,
+      inspect,
+      mqtt: { keepalive: 15, protocolVersion: 5 },
+    });
+    expect(resolved.endpoint.clientId).toBe("fixed");
+    expect(resolved.onAuthFailure).toBe(onAuthFailure);
+    expect(resolved.retry).toEqual({
+      baseSeconds: 0.5,
+      ceilSeconds: 30,
+      jitter: "decorrelated",
+      maxRetries: 7,
+    });
+    expect(resolved.timing).toEqual({
+      refreshWaitMs: 0,
+      connectTimeoutMs: 1_000,
+      restoreTimeoutMs: 2_000,
+      refreshTimeoutMs: 3_000,
+      closeTimeoutMs: 250,
+      stableAfterMs: 0,
+    });
+    expect(resolved.outbox).toEqual({
+      maxMessages: 5,
+      maxBytes: 100,
+      qos0: "reject",
+      overflow: "dropOldest",
+    });
+    expect(resolved.subscribeBatchSize).toBe(7);
+    expect(resolved.inspect).toBe(inspect);
+    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5 });
+  });
+
+  it("a credentials provider object is accepted as onAuthFailure", () => {
+    const provider = { getCredentials: async () => endpoint };
+    expect(resolveOptions({ endpoint, onAuthFailure: provider }).onAuthFailure).toBe(provider);
+  });
+
+  it("an observer object is accepted as inspect", () => {
+    const observer = { next: () => {} };
+    expect(resolveOptions({ endpoint, inspect: observer }).inspect).toBe(observer);
+  });
+
+  it.each([
+    [{ baseSeconds: 120 }, 120, 120],
+    [{ baseSeconds: 5, ceilSeconds: 5 }, 5, 5],
+    [{ ceilSeconds: 10 }, 1, 10],
+    [{ baseSeconds: 0.05, ceilSeconds: 1 }, 0.05, 1],
+  ])("retryBackoff %j → base %d, ceil %d", (retryBackoff, base, ceil) => {
+    const { retry } = resolveOptions({ endpoint, retryBackoff });
+    expect(retry.baseSeconds).toBe(base);
+    expect(retry.ceilSeconds).toBe(ceil);
+  });
+
+  it.each(["none", "full", "equal", "decorrelated"] as const)("jitter %s", (jitter) => {
+    expect(resolveOptions({ endpoint, retryBackoff: { jitter } }).retry.jitter).toBe(jitter);
+  });
+
+  it("Infinity is a valid maxRetries, maxMessages and maxBytes", () => {
+    const resolved = resolveOptions({
+      endpoint,
+      retryBackoff: { maxRetries: Number.POSITIVE_INFINITY },
+      offlineQueue: { maxMessages: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY },
+    });
+    expect(resolved.retry.maxRetries).toBe(Number.POSITIVE_INFINITY);
+    expect(resolved.outbox.maxMessages).toBe(Number.POSITIVE_INFINITY);
+    expect(resolved.outbox.maxBytes).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe("resolveOptions rejects each invalid option, naming it", () => {
+  it.each<[string, unknown, string]>([
+    ["options null", null, "options"],
+    ["options a string", "mqtt://x", "options"],
+    ["options without endpoint", {}, "endpoint"],
+  ])("%s → %s", (_, options, field) => {
+    expect(invalid(() => resolveOptions(options as RealtimeClientOptions)).field).toBe(field);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["endpoint port 0", { endpoint: { ...endpoint, port: 0 } }, "endpoint.port"],
+    ["endpoint scheme http", { endpoint: { ...endpoint, scheme: "http" } }, "endpoint.scheme"],
+    ["endpoint password 123", { endpoint: { ...endpoint, password: 123 } }, "endpoint.password"],
+    ["endpoint host empty", { endpoint: { ...endpoint, host: "" } }, "endpoint.host"],
+    ["onAuthFailure 42", { onAuthFailure: 42 }, "onAuthFailure"],
+    ["onAuthFailure a string", { onAuthFailure: "refresh" }, "onAuthFailure"],
+    ["onAuthFailure null", { onAuthFailure: null }, "onAuthFailure"],
+    ["onAuthFailure {} (no getCredentials)", { onAuthFailure: {} }, "onAuthFailure"],
+    ["retryBackoff not an object", { retryBackoff: 5 }, "retryBackoff"],
+    ["retryBackoff an array", { retryBackoff: [] }, "retryBackoff"],
+    ["baseSeconds 0", { retryBackoff: { baseSeconds: 0 } }, "retryBackoff.baseSeconds"],
+    ["baseSeconds -1", { retryBackoff: { baseSeconds: -1 } }, "retryBackoff.baseSeconds"],
+    ["baseSeconds NaN", { retryBackoff: { baseSeconds: Number.NaN } }, "retryBackoff.baseSeconds"],
+    [
+      "baseSeconds Infinity",
+      { retryBackoff: { baseSeconds: Number.POSITIVE_INFINITY } },
+      "retryBackoff.baseSeconds",
+    ],
+    ["baseSeconds a string", { retryBackoff: { baseSeconds: "1" } }, "retryBackoff.baseSeconds"],
+    [
+      "ceilSeconds below base",
+      { retryBackoff: { baseSeconds: 10, ceilSeconds: 5 } },
+      "retryBackoff.ceilSeconds",
+    ],
+    [
+      "ceilSeconds below default base",
+      { retryBackoff: { ceilSeconds: 0.5 } },
+      "retryBackoff.ceilSeconds",
+    ],
+    ["ceilSeconds 0", { retryBackoff: { ceilSeconds: 0 } }, "retryBackoff.ceilSeconds"],
+    ["ceilSeconds NaN", { retryBackoff: { ceilSeconds: Number.NaN } }, "retryBackoff.ceilSeconds"],
+    ["jitter weird", { retryBackoff: { jitter: "weird" } }, "retryBackoff.jitter"],
+    ["jitter true", { retryBackoff: { jitter: true } }, "retryBackoff.jitter"],
+    ["maxRetries 0", { retryBackoff: { maxRetries: 0 } }, "retryBackoff.maxRetries"],
+    ["maxRetries 2.5", { retryBackoff: { maxRetries: 2.5 } }, "retryBackoff.maxRetries"],
+    ["maxRetries NaN", { retryBackoff: { maxRetries: Number.NaN } }, "retryBackoff.maxRetries"],
+    [
+      "resetAfterSeconds -1",
+      { retryBackoff: { resetAfterSeconds: -1 } },
+      "retryBackoff.resetAfterSeconds",
+    ],
+    ["refreshWaitSeconds -1", { refreshWaitSeconds: -1 }, "refreshWaitSeconds"],
+    ["refreshWaitSeconds NaN", { refreshWaitSeconds: Number.NaN }, "refreshWaitSeconds"],
+    ["refreshWaitSeconds '2'", { refreshWaitSeconds: "2" }, "refreshWaitSeconds"],
+    ["timeouts not an object", { timeouts: 30 }, "timeouts"],
+    ["connectSeconds 0", { timeouts: { connectSeconds: 0 } }, "timeouts.connectSeconds"],
+    ["restoreSeconds -5", { timeouts: { restoreSeconds: -5 } }, "timeouts.restoreSeconds"],
+    [
+      "refreshSeconds Infinity",
+      { timeouts: { refreshSeconds: Number.POSITIVE_INFINITY } },
+      "timeouts.refreshSeconds",
+    ],
+    ["closeSeconds 0", { timeouts: { closeSeconds: 0 } }, "timeouts.closeSeconds"],
+    ["offlineQueue not an object", { offlineQueue: true }, "offlineQueue"],
+    ["maxMessages 0", { offlineQueue: { maxMessages: 0 } }, "offlineQueue.maxMessages"],
+    ["maxMessages 1.5", { offlineQueue: { maxMessages: 1.5 } }, "offlineQueue.maxMessages"],
+    ["maxBytes -1", { offlineQueue: { maxBytes: -1 } }, "offlineQueue.maxBytes"],
+    ["qos0 drop", { offlineQueue: { qos0: "drop" } }, "offlineQueue.qos0"],
+    ["qos0 0", { offlineQueue: { qos0: 0 } }, "offlineQueue.qos0"],
+    ["overflow ignore", { offlineQueue: { overflow: "ignore" } }, "offlineQueue.overflow"],
+    ["subscribeBatchSize 0", { subscribeBatchSize: 0 }, "subscribeBatchSize"],
+    ["subscribeBatchSize 2.5", { subscribeBatchSize: 2.5 }, "subscribeBatchSize"],
+    [
+      "subscribeBatchSize Infinity",
+      { subscribeBatchSize: Number.POSITIVE_INFINITY },
+      "subscribeBatchSize",
+    ],
+    ["subscribeBatchSize '10'", { subscribeBatchSize: "10" }, "subscribeBatchSize"],
+    ["inspect 1", { inspect: 1 }, "inspect"],
+    ["inspect a string", { inspect: "devtools" }, "inspect"],
+    ["mqtt a string", { mqtt: "keepalive=5" }, "mqtt"],
+  ])("%s → %s", (_, extra, field) => {
+    const error = invalid(() => resolveOptions(withOptions(extra)));
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(field);
+    expect(error.code).toBe("INVALID_OPTIONS");
+    // The endpoint carries a password in every case: it must not reach the message.
+    expect(error.message).not.toContain(PASSWORD);
+    expect(String(error.stack)).not.toContain(PASSWORD);
+  });
+});

@@ -45,6 +45,8 @@ export interface TimeoutOptions {
   refreshSeconds?: number;
   /** `disconnect()` waits this long for in-flight publishes before dropping the socket. @default 5 */
   closeSeconds?: number;
+  /** When a hidden page becomes visible again, the broker must answer a ping within this many seconds. @default 5 */
+  probeSeconds?: number;
 }
 
 export interface OfflineQueueOptions {
@@ -59,8 +61,13 @@ export interface OfflineQueueOptions {
 }
 
 export interface RealtimeClientOptions {
-  /** Where and as whom to connect (the page's "Static Credentials"). */
-  endpoint: Endpoint;
+  /**
+   * Where and as whom to connect (the page's "Static Credentials"). A list
+   * is tried in order: on network loss the next reconnection goes to the
+   * next entry (failover, like mqtt.js `servers`). Entries without
+   * username/password use the first entry's; all share one client identifier.
+   */
+  endpoint: Endpoint | readonly Endpoint[];
   /**
    * Called when the broker rejects the credentials (CONNACK 4/5, MQTT 5 0x86/0x87/0x8C):
    * returns fresh ones. A function, or a provider such as `RemoteCredentials`.
@@ -83,10 +90,18 @@ export interface RealtimeClientOptions {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /** Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions… */
   mqtt?: MqttOptions;
+  /**
+   * In a browser, follow the page lifecycle: `offline` drops to the reconnect
+   * path at once, `online` and a page becoming visible again skip the rest of
+   * the backoff, and a connection that may have died while the tab was hidden
+   * is checked with a ping. No effect outside browsers.
+   * @default true
+   */
+  lifecycle?: boolean;
 }
 
 export interface ResolvedOptions {
-  readonly endpoint: ResolvedEndpoint;
+  readonly endpoints: readonly ResolvedEndpoint[];
   readonly onAuthFailure: AuthFailureHandler | undefined;
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
@@ -95,6 +110,7 @@ export interface ResolvedOptions {
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
+  readonly lifecycle: boolean;
 }
 
 const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
@@ -152,10 +168,28 @@ function objectOrEmpty(value: unknown, field: string): Record<string, unknown> {
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
-  const endpoint = resolveEndpoint(o.endpoint, "endpoint", randomClientId());
-  if (isBrowserLike() && (endpoint.scheme === "mqtt" || endpoint.scheme === "mqtts")) {
-    throw new InvalidOptionsError("endpoint.scheme", "browsers can only use ws or wss");
-  }
+  const clientId = randomClientId();
+  const list = Array.isArray(o.endpoint) ? (o.endpoint as unknown[]) : [o.endpoint];
+  if (list.length === 0)
+    throw new InvalidOptionsError("endpoint", "expected at least one endpoint");
+  const many = Array.isArray(o.endpoint);
+  // One client identifier for every entry: a persistent session follows the client across servers.
+  const first = resolveEndpoint(list[0], many ? "endpoint[0]" : "endpoint", clientId);
+  const endpoints = list.map((e, i) => {
+    if (i === 0) return first;
+    const entry = resolveEndpoint(e, `endpoint[${i}]`, first.clientId);
+    // An entry without credentials uses the first entry's: credentials belong to the client.
+    const bare = entry.username === undefined && entry.password === undefined;
+    return bare ? { ...entry, username: first.username, password: first.password } : entry;
+  });
+  endpoints.forEach((endpoint, i) => {
+    if (isBrowserLike() && (endpoint.scheme === "mqtt" || endpoint.scheme === "mqtts")) {
+      throw new InvalidOptionsError(
+        many ? `endpoint[${i}].scheme` : "endpoint.scheme",
+        "browsers can only use ws or wss",
+      );
+    }
+  });
   const onAuthFailure = o.onAuthFailure;
   if (
     onAuthFailure !== undefined &&
@@ -196,6 +230,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     refreshTimeoutMs: seconds(t.refreshSeconds, 30, "timeouts.refreshSeconds") * 1000,
     closeTimeoutMs: seconds(t.closeSeconds, 5, "timeouts.closeSeconds") * 1000,
     stableAfterMs: seconds(rb.resetAfterSeconds, 10, "retryBackoff.resetAfterSeconds", true) * 1000,
+    probeTimeoutMs: seconds(t.probeSeconds, 5, "timeouts.probeSeconds") * 1000,
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
@@ -228,10 +263,15 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
       `expected 3, 4 or 5, got ${String(protocolVersion)}`,
     );
   }
-  assertCredentialsFit(endpoint, protocolVersion, "endpoint");
+  endpoints.forEach((endpoint, i) => {
+    assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
+  });
+  if (o.lifecycle !== undefined && typeof o.lifecycle !== "boolean") {
+    throw new InvalidOptionsError("lifecycle", "expected true or false");
+  }
 
   return {
-    endpoint,
+    endpoints,
     onAuthFailure: onAuthFailure as AuthFailureHandler | undefined,
     retry,
     timing,
@@ -240,5 +280,6 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     inspect,
     mqtt,
     protocolVersion,
+    lifecycle: o.lifecycle !== false,
   };
 }

@@ -8,7 +8,7 @@
  */
 
 import type { IPublishPacket } from "mqtt";
-import { type Actor, createActor, fromCallback, fromPromise, type StateValue } from "xstate";
+import { type Actor, createActor, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,
   ClientClosedError,
@@ -17,9 +17,14 @@ import {
   type CourierError,
   InvalidOptionsError,
 } from "../errors.js";
-import { connectionMachine } from "../machines/connection.machine.js";
+import {
+  connectionMachine,
+  connectionStateOf,
+  currentEndpoint,
+} from "../machines/connection.machine.js";
 import type {
   ConnectBrokerInput,
+  ConnectionEvent,
   ConnectionState,
   LinkCommand,
   RefreshCredentialsInput,
@@ -34,6 +39,7 @@ import {
   mergeEndpoint,
   type ResolvedEndpoint,
 } from "../services/endpoint.js";
+import { watchEnvironment } from "../services/environment.js";
 import { Outbox } from "../services/outbox.js";
 import {
   type Message,
@@ -88,16 +94,6 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-function leafState(value: StateValue): ConnectionState {
-  let current: StateValue = value;
-  while (typeof current !== "string") {
-    const [child] = Object.values(current);
-    if (child === undefined) break;
-    current = child;
-  }
-  return current as ConnectionState;
-}
-
 function qosOf(value: unknown, field: string): Qos {
   if (value === undefined) return 0;
   if (value !== 0 && value !== 1 && value !== 2) {
@@ -131,6 +127,9 @@ export class RealtimeClient {
 
     const machine = connectionMachine.provide({
       actors: {
+        watchEnvironment: fromCallback(({ sendBack }) =>
+          this.#options.lifecycle ? watchEnvironment(sendBack) : () => {},
+        ),
         connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
           ({ input, sendBack, receive }) => this.#openLink(input, sendBack, receive),
         ),
@@ -158,7 +157,7 @@ export class RealtimeClient {
 
     this.#actor = createActor(machine, {
       input: {
-        endpoint: this.#options.endpoint,
+        endpoints: this.#options.endpoints,
         retry: this.#options.retry,
         timing: this.#options.timing,
         hasCredentialsProvider: this.#options.onAuthFailure !== undefined,
@@ -166,7 +165,7 @@ export class RealtimeClient {
       ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
     });
     this.#actor.subscribe({
-      next: (snapshot) => this.#onState(leafState(snapshot.value)),
+      next: (snapshot) => this.#onState(connectionStateOf(snapshot.value)),
       error: (error) => emitError(new ClientFailedError("The client", error)),
     });
     this.#actor.on("notify.error", (event) => emitError(event.error));
@@ -234,7 +233,7 @@ export class RealtimeClient {
    * Fields left out keep their values. Never tears down a live connection.
    */
   updateEndpoint(endpoint: Endpoint): void {
-    const current = this.#actor.getSnapshot().context.endpoint;
+    const current = currentEndpoint(this.#actor.getSnapshot().context);
     const next = mergeEndpoint(current, endpoint, "endpoint");
     assertCredentialsFit(next, this.#options.protocolVersion, "endpoint");
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
@@ -304,7 +303,7 @@ export class RealtimeClient {
 
   #openLink(
     input: ConnectBrokerInput,
-    sendBack: (event: import("../machines/connection.types.js").ConnectionEvent) => void,
+    sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
     const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
@@ -315,9 +314,13 @@ export class RealtimeClient {
       refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
       serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
       closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
+      pong: () => sendBack({ type: "MQTT.PONG" }),
       message: (topic, payload, packet) => this.#onMessage(topic, payload, packet),
     });
-    receive((command) => link.end(command.force));
+    receive((command) => {
+      if (command.type === "LINK.END") link.end(command.force);
+      else link.ping();
+    });
     link.open();
     return () => {
       if (this.#link === link) this.#link = null;

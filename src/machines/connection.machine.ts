@@ -10,7 +10,17 @@
  * (`reconnecting`) → restore subscriptions (`restoring`) → `connected`.
  */
 
-import { and, assign, emit, fromCallback, fromPromise, not, sendTo, setup } from "xstate";
+import {
+  and,
+  assign,
+  emit,
+  fromCallback,
+  fromPromise,
+  not,
+  type StateValue,
+  sendTo,
+  setup,
+} from "xstate";
 import {
   AuthRefreshError,
   ClientFailedError,
@@ -21,19 +31,53 @@ import {
   RetriesExhaustedError,
 } from "../errors.js";
 import { backoffDelay } from "../services/backoff.js";
-import type { ResolvedEndpoint } from "../services/endpoint.js";
+import {
+  followServerReference,
+  type ResolvedEndpoint,
+  withCurrentEndpoint,
+} from "../services/endpoint.js";
 import type { Refusal } from "../services/reason-codes.js";
-import type {
-  ConnectBrokerInput,
-  ConnectionContext,
-  ConnectionEmitted,
-  ConnectionEvent,
-  ConnectionInput,
-  LinkCommand,
-  RefreshCredentialsInput,
-  RestoreResult,
-  RestoreSubscriptionsInput,
+import {
+  CONNECTION_STATES,
+  type ConnectBrokerInput,
+  type ConnectionContext,
+  type ConnectionEmitted,
+  type ConnectionEvent,
+  type ConnectionInput,
+  type ConnectionState,
+  type LinkCommand,
+  type RefreshCredentialsInput,
+  type RestoreResult,
+  type RestoreSubscriptionsInput,
 } from "./connection.types.js";
+
+/**
+ * The public state of a snapshot value: the deepest active state that is a
+ * `ConnectionState` (`{ session: { link: { connected: "probing" } } }` is
+ * `connected`; inner detail stays inside).
+ */
+export function connectionStateOf(value: StateValue): ConnectionState {
+  let found: ConnectionState = "idle";
+  let current: StateValue | undefined = value;
+  while (current !== undefined) {
+    const [name, child]: [string, StateValue | undefined] =
+      typeof current === "string"
+        ? [current, undefined]
+        : (Object.entries(current)[0] ?? ["", undefined]);
+    if ((CONNECTION_STATES as readonly string[]).includes(name)) found = name as ConnectionState;
+    current = child;
+  }
+  return found;
+}
+
+/** The endpoint the next (or current) connection uses. */
+export function currentEndpoint(
+  context: Pick<ConnectionContext, "endpoints" | "endpointIndex">,
+): ResolvedEndpoint {
+  const endpoint = context.endpoints[context.endpointIndex] ?? context.endpoints[0];
+  if (!endpoint) throw new Error("connection context has no endpoint");
+  return endpoint;
+}
 
 /** Placeholder for an actor the facade (or a test) must provide. */
 function required(name: string): never {
@@ -70,7 +114,10 @@ const BUSY_PENALTY = 2;
  */
 const retryOrFail = [
   { guard: "isOutOfNetworkRetries", target: "#connection.failed", actions: "setRetriesExhausted" },
-  { target: "#connection.session.backoff", actions: ["countNetworkFailure", "notifyError"] },
+  {
+    target: "#connection.session.backoff",
+    actions: ["countNetworkFailure", "rotateEndpoint", "notifyError"],
+  },
 ] as const;
 
 /** A refused CONNACK or a server DISCONNECT, by category (DESIGN.md behaviours 1, 4, 6). */
@@ -86,6 +133,11 @@ const onRefusal = [
     actions: "countAuthFailure",
   },
   { guard: "isFatalRefusal", target: "#connection.failed", actions: "setRefusalError" },
+  {
+    guard: and(["hasServerReference", not("isOutOfNetworkRetries")]),
+    target: "#connection.session.backoff",
+    actions: ["countNetworkFailure", "followServerReference", "notifyError"],
+  },
   ...retryOrFail,
 ] as const;
 
@@ -110,6 +162,8 @@ export const connectionMachine = setup({
     emitted: {} as ConnectionEmitted,
   },
   actors: {
+    /** Reports the platform's network and page-visibility changes (a no-op outside browsers). */
+    watchEnvironment: fromCallback(() => {}),
     /** Opens one connection and owns its socket until the `link` state is left. */
     connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(() => required("connectBroker")),
     /** Re-subscribes every tracked filter in as few SUBSCRIBE packets as the broker allows. */
@@ -123,11 +177,28 @@ export const connectionMachine = setup({
   },
   actions: {
     setEndpoint: assign({
-      endpoint: ({ context, event }) =>
-        event.type === "USER.UPDATE_ENDPOINT" ? event.endpoint : context.endpoint,
+      endpoints: ({ context, event }) =>
+        event.type === "USER.UPDATE_ENDPOINT"
+          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, event.endpoint)
+          : context.endpoints,
     }),
     setRefreshedEndpoint: assign({
-      endpoint: (_, params: { endpoint: ResolvedEndpoint }) => params.endpoint,
+      endpoints: ({ context }, params: { endpoint: ResolvedEndpoint }) =>
+        withCurrentEndpoint(context.endpoints, context.endpointIndex, params.endpoint),
+    }),
+    /** Failover: the next connection tries the next endpoint of the list (DESIGN.md, issue 6). */
+    rotateEndpoint: assign({
+      endpointIndex: ({ context }) => (context.endpointIndex + 1) % context.endpoints.length,
+    }),
+    /** MQTT 5 "use another server" / "server moved": the next connection goes where the broker said. */
+    followServerReference: assign({
+      endpoints: ({ context, event }) => {
+        const reference = refusalOf(event)?.serverReference;
+        const next = reference && followServerReference(currentEndpoint(context), reference);
+        return next
+          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, next)
+          : context.endpoints;
+      },
     }),
     countNetworkFailure: assign(({ context, event }) => {
       const networkFailures = context.networkFailures + 1;
@@ -202,6 +273,8 @@ export const connectionMachine = setup({
     forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
     /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
     endSession: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
+    /** The page is visible again: is the connection still alive? (MQTT PINGREQ.) */
+    pingBroker: sendTo("link", { type: "LINK.PING" } satisfies LinkCommand),
     /** Provided by the facade: route publishes and subscribes to the live connection. */
     attachSession: () => {},
     /** Provided by the facade: queue publishes again until the next `connected`. */
@@ -222,6 +295,13 @@ export const connectionMachine = setup({
     isFatalRefusal: ({ event }) => refusalOf(event)?.category === "fatal",
     isFirstAuthFailure: ({ context }) => context.authFailures <= 1,
     hasCredentialsProvider: ({ context }) => context.hasCredentialsProvider,
+    hasServerReference: ({ context, event }) => {
+      const reference = refusalOf(event)?.serverReference;
+      return (
+        reference !== undefined &&
+        followServerReference(currentEndpoint(context), reference) !== undefined
+      );
+    },
     /** The next network retry would be number `networkFailures + 1`. */
     isOutOfNetworkRetries: ({ context }) => context.networkFailures >= context.retry.maxRetries,
     /** The next auth retry would be number `authFailures` (the first refresh is not a retry). */
@@ -236,11 +316,13 @@ export const connectionMachine = setup({
     RETRY_DELAY: ({ context }) => context.retryDelayMs,
     AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
     STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
+    PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
   },
 }).createMachine({
   id: "connection",
   context: ({ input }) => ({
-    endpoint: input.endpoint,
+    endpoints: input.endpoints,
+    endpointIndex: 0,
     retry: input.retry,
     timing: input.timing,
     hasCredentialsProvider: input.hasCredentialsProvider,
@@ -266,6 +348,7 @@ export const connectionMachine = setup({
     session: {
       description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
       initial: "link",
+      invoke: { src: "watchEnvironment" },
       on: {
         "USER.DISCONNECT": "#connection.idle",
       },
@@ -277,7 +360,7 @@ export const connectionMachine = setup({
             id: "link",
             src: "connectBroker",
             input: ({ context }) => ({
-              endpoint: context.endpoint,
+              endpoint: currentEndpoint(context),
               connectTimeoutMs: context.timing.connectTimeoutMs,
             }),
           },
@@ -286,6 +369,8 @@ export const connectionMachine = setup({
             "MQTT.REFUSED": onRefusal,
             "MQTT.DISCONNECT": onRefusal,
             "MQTT.CLOSED": retryOrFail,
+            // The platform says the network is gone: no need to wait for a keepalive timeout.
+            "NET.OFFLINE": retryOrFail,
             "USER.DISCONNECT": ".closing",
           },
           states: {
@@ -333,6 +418,20 @@ export const connectionMachine = setup({
               after: {
                 STABLE_CONNECTION: { actions: "resetRetries" },
               },
+              initial: "live",
+              states: {
+                live: {
+                  description: "Nothing in doubt.",
+                  on: { "PAGE.VISIBLE": "probing" },
+                },
+                probing: {
+                  description:
+                    "The page is visible again after its timers may have been throttled: the broker must answer a ping.",
+                  entry: "pingBroker",
+                  on: { "MQTT.PONG": "live" },
+                  after: { PROBE_TIMEOUT: retryOrFail },
+                },
+              },
             },
             authFailed: {
               description:
@@ -342,6 +441,7 @@ export const connectionMachine = setup({
                 "MQTT.CLOSED": afterAuthFailure,
                 "MQTT.REFUSED": {},
                 "MQTT.DISCONNECT": {},
+                "NET.OFFLINE": {},
               },
               after: {
                 CLOSE_TIMEOUT: afterAuthFailure,
@@ -355,6 +455,7 @@ export const connectionMachine = setup({
                 "MQTT.CONNACK": {},
                 "MQTT.REFUSED": {},
                 "MQTT.DISCONNECT": {},
+                "NET.OFFLINE": {},
                 "USER.DISCONNECT": {},
                 "USER.CONNECT": {
                   target: "#connection.session.link",
@@ -374,7 +475,7 @@ export const connectionMachine = setup({
           invoke: {
             src: "refreshCredentials",
             input: ({ context }) => ({
-              endpoint: context.endpoint,
+              endpoint: currentEndpoint(context),
               retry: Math.max(0, context.authFailures - 1),
             }),
             onDone: {
@@ -398,11 +499,15 @@ export const connectionMachine = setup({
           description:
             "A refresh failed or its credentials were refused again; waiting to refresh again.",
           after: { AUTH_RETRY_DELAY: "refreshing" },
+          // The refresh may have failed only because the network was gone.
+          on: { "NET.ONLINE": "refreshing" },
         },
         backoff: {
           description:
             "The connection was lost or refused for a network reason; waiting to reconnect.",
           after: { RETRY_DELAY: "link.reconnecting" },
+          // Back online, or back from a hidden tab whose timers were throttled: reconnect now.
+          on: { "NET.ONLINE": "link.reconnecting", "PAGE.VISIBLE": "link.reconnecting" },
         },
       },
     },

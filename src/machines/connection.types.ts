@@ -76,6 +76,8 @@ export interface ConnectionTiming {
   readonly closeTimeoutMs: number;
   /** A connection that stays up this long resets both retry counters. */
   readonly stableAfterMs: number;
+  /** After the page becomes visible again, the broker must answer a ping within this. */
+  readonly probeTimeoutMs: number;
 }
 
 export interface RetryPolicy extends BackoffPolicy {
@@ -84,7 +86,10 @@ export interface RetryPolicy extends BackoffPolicy {
 }
 
 export interface ConnectionContext {
-  readonly endpoint: ResolvedEndpoint;
+  /** Where to connect, in failover order (one entry unless `endpoint` was given as a list). */
+  readonly endpoints: readonly ResolvedEndpoint[];
+  /** The entry of `endpoints` the next (or current) connection uses. */
+  readonly endpointIndex: number;
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly hasCredentialsProvider: boolean;
@@ -99,7 +104,7 @@ export interface ConnectionContext {
 }
 
 export interface ConnectionInput {
-  readonly endpoint: ResolvedEndpoint;
+  readonly endpoints: readonly ResolvedEndpoint[];
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly hasCredentialsProvider: boolean;
@@ -120,7 +125,15 @@ export type ConnectionEvent =
   /** The broker sent DISCONNECT with a reason code (MQTT 5). */
   | { type: "MQTT.DISCONNECT"; refusal: Refusal }
   /** The socket closed (network loss, keepalive timeout, broker gone, or our own close). */
-  | { type: "MQTT.CLOSED"; error: CourierError };
+  | { type: "MQTT.CLOSED"; error: CourierError }
+  /** The broker answered a liveness ping (PINGRESP). */
+  | { type: "MQTT.PONG" }
+  /** The platform lost its network (browser `offline`). */
+  | { type: "NET.OFFLINE" }
+  /** The platform has a network again (browser `online`). */
+  | { type: "NET.ONLINE" }
+  /** The page became visible again (its timers may have been throttled while hidden). */
+  | { type: "PAGE.VISIBLE" };
 
 export type ConnectionEventType = ConnectionEvent["type"];
 
@@ -157,7 +170,7 @@ export interface RefreshCredentialsInput {
 }
 
 /** Sent to the `connectBroker` actor. */
-export type LinkCommand = { type: "LINK.END"; force: boolean };
+export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
 
 export type ConnectionActionName =
   | "setEndpoint"
@@ -167,6 +180,9 @@ export type ConnectionActionName =
   | "countRefreshFailure"
   | "countRefreshTimeout"
   | "resetRetries"
+  | "rotateEndpoint"
+  | "followServerReference"
+  | "pingBroker"
   | "setRefusalError"
   | "setRetriesExhausted"
   | "clearError"
@@ -183,6 +199,7 @@ export type ConnectionGuardName =
   | "isFatalRefusal"
   | "isFirstAuthFailure"
   | "hasCredentialsProvider"
+  | "hasServerReference"
   | "isOutOfNetworkRetries"
   | "isOutOfAuthRetries";
 
@@ -194,6 +211,11 @@ export type ConnectionDelayName =
   | "CLOSE_TIMEOUT"
   | "RETRY_DELAY"
   | "AUTH_RETRY_DELAY"
-  | "STABLE_CONNECTION";
+  | "STABLE_CONNECTION"
+  | "PROBE_TIMEOUT";
 
-export type ConnectionActorName = "connectBroker" | "restoreSubscriptions" | "refreshCredentials";
+export type ConnectionActorName =
+  | "connectBroker"
+  | "restoreSubscriptions"
+  | "refreshCredentials"
+  | "watchEnvironment";

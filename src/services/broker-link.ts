@@ -52,6 +52,8 @@ export interface LinkListener {
   refused(refusal: Refusal): void;
   serverDisconnect(refusal: Refusal): void;
   closed(error: CourierError): void;
+  /** The broker answered `ping()`. */
+  pong(): void;
   message(topic: string, payload: Uint8Array, packet: IPublishPacket): void;
 }
 
@@ -162,6 +164,20 @@ export class BrokerLink implements SessionLink {
   }
 
   /**
+   * Sends PINGREQ; `pong` is reported when PINGRESP arrives. (How long to
+   * wait is the statechart's PROBE_TIMEOUT, not this adapter's business.)
+   */
+  ping(): void {
+    if (this.#closed || this.#disposed) return;
+    const stop = this.#on("packetreceive", (packet: { cmd: string }) => {
+      if (packet.cmd !== "pingresp") return;
+      stop();
+      this.#listener.pong();
+    });
+    this.#client.sendPing();
+  }
+
+  /**
    * Closes the connection: `force` drops the socket now (the page's
    * "force-disconnect"); otherwise DISCONNECT is sent once in-flight QoS 1/2
    * publishes are acknowledged. `closed` is reported either way, also when
@@ -186,13 +202,20 @@ export class BrokerLink implements SessionLink {
     this.#client.end(true);
   }
 
-  #on(event: string, handler: (...args: never[]) => void): void {
+  /** Adds a listener and registers its removal; returns that removal. */
+  #on(event: string, handler: (...args: never[]) => void): Disposer {
     const client = this.#client as unknown as {
       on(event: string, handler: (...args: never[]) => void): void;
       removeListener(event: string, handler: (...args: never[]) => void): void;
     };
     client.on(event, handler);
-    this.#disposers.push(() => client.removeListener(event, handler));
+    const dispose = () => {
+      client.removeListener(event, handler);
+      const index = this.#disposers.indexOf(dispose);
+      if (index >= 0) this.#disposers.splice(index, 1);
+    };
+    this.#disposers.push(dispose);
+    return dispose;
   }
 
   #onConnack(packet: IConnackPacket): void {

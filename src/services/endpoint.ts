@@ -183,6 +183,47 @@ export function assertCredentialsFit(
   }
 }
 
+/**
+ * The list with its current entry replaced by `next`. Credentials belong to
+ * the client, not to one server: `username`, `password` and `clientId` of
+ * `next` apply to every entry, so a refreshed token is used on failover too.
+ */
+export function withCurrentEndpoint(
+  endpoints: readonly ResolvedEndpoint[],
+  index: number,
+  next: ResolvedEndpoint,
+): ResolvedEndpoint[] {
+  return endpoints.map((endpoint, i) => {
+    if (i === index) return next;
+    const { username: _u, password: _p, ...address } = endpoint;
+    return {
+      ...address,
+      clientId: next.clientId,
+      ...(next.username !== undefined ? { username: next.username } : {}),
+      ...(next.password !== undefined ? { password: next.password } : {}),
+    };
+  });
+}
+
+/**
+ * Where an MQTT 5 Server Reference (§4.11: "use another server", "server
+ * moved") points: the first of its space-separated references, as
+ * `host`, `host:port` or `[v6]:port`. Transport, path and credentials stay.
+ * Undefined when the reference cannot be read as a host.
+ */
+export function followServerReference(
+  endpoint: ResolvedEndpoint,
+  reference: string,
+): ResolvedEndpoint | undefined {
+  const first = reference.trim().split(/\s+/)[0] ?? "";
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/[\]]+))(?::(\d{1,5}))?$/.exec(first);
+  if (!match) return undefined;
+  const host = match[1] ?? match[2];
+  const port = match[3] === undefined ? endpoint.port : Number(match[3]);
+  if (!host || port < 1 || port > 65_535) return undefined;
+  return { ...endpoint, host, port };
+}
+
 /** The URL mqtt.js connects to. No credentials in it. */
 export function brokerUrl(endpoint: ResolvedEndpoint): string {
   const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;

@@ -7,7 +7,7 @@
 import { describe, expect, test } from "vitest";
 import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
-import { connectionMachine } from "../../src/machines/connection.machine.js";
+import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import type { ConnectionEvent, ConnectionInput } from "../../src/machines/connection.types.js";
 import type { ResolvedEndpoint } from "../../src/services/endpoint.js";
 import { classifyConnack, classifyDisconnect } from "../../src/services/reason-codes.js";
@@ -30,11 +30,12 @@ const timing = {
   refreshTimeoutMs: 30_000,
   closeTimeoutMs: 5000,
   stableAfterMs: 10_000,
+  probeTimeoutMs: 5000,
 };
 
 function input(overrides: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
-    endpoint,
+    endpoints: [endpoint],
     retry: {
       baseSeconds: 1,
       ceilSeconds: 60,
@@ -45,13 +46,6 @@ function input(overrides: Partial<ConnectionInput> = {}): ConnectionInput {
     hasCredentialsProvider: true,
     ...overrides,
   };
-}
-
-/** The leaf state name of a snapshot value. */
-function leaf(value: unknown): string {
-  let current = value;
-  while (typeof current === "object" && current !== null) current = Object.values(current)[0];
-  return String(current);
 }
 
 /** The test plays the broker: the link actor records commands, the test sends MQTT.* events. */
@@ -66,7 +60,11 @@ function harness(
       connectBroker: fromCallback(({ receive }) => {
         const link = { commands: [] as string[], stopped: false };
         links.push(link);
-        receive((command) => link.commands.push(command.force ? "force" : "graceful"));
+        receive((command) =>
+          link.commands.push(
+            command.type === "LINK.PING" ? "ping" : command.force ? "force" : "graceful",
+          ),
+        );
         return () => {
           link.stopped = true;
         };
@@ -88,7 +86,7 @@ function harness(
   const actor = createActor(machine, { input: input(options.input), clock });
   const states: string[] = [];
   actor.subscribe((s) => {
-    const name = leaf(s.value);
+    const name = connectionStateOf(s.value);
     if (states.at(-1) !== name) states.push(name);
   });
   actor.start();
@@ -122,7 +120,7 @@ describe("connection machine", () => {
     expect(h.state()).toBe("refreshing");
     await h.flush();
     expect(h.state()).toBe("waiting");
-    expect(h.actor.getSnapshot().context.endpoint.password?.reveal()).toBe("token-2");
+    expect(h.actor.getSnapshot().context.endpoints[0]?.password?.reveal()).toBe("token-2");
     h.clock.increment(1999);
     expect(h.state()).toBe("waiting");
     h.clock.increment(1);
@@ -289,5 +287,79 @@ describe("connection machine", () => {
     expect(json).not.toContain("token-1");
     expect(json).not.toContain("token-2");
     expect(json).toContain("[redacted]");
+  });
+
+  test("browser offline drops a live connection to the reconnect path at once; online skips the rest of the backoff", async () => {
+    const h = harness();
+    h.send({ type: "USER.CONNECT" });
+    h.send({ type: "MQTT.CONNACK", sessionPresent: false });
+    await h.flush();
+    h.send({ type: "NET.OFFLINE" });
+    expect(h.state()).toBe("backoff");
+    expect(h.links[0]?.stopped).toBe(true);
+    h.send({ type: "NET.ONLINE" });
+    expect(h.state()).toBe("reconnecting");
+    expect(h.links).toHaveLength(2);
+  });
+
+  test("a page visible again pings the broker: a PINGRESP keeps the connection, silence drops it", async () => {
+    const h = harness();
+    h.send({ type: "USER.CONNECT" });
+    h.send({ type: "MQTT.CONNACK", sessionPresent: false });
+    await h.flush();
+    h.send({ type: "PAGE.VISIBLE" });
+    expect(h.links[0]?.commands).toEqual(["ping"]);
+    expect(h.state()).toBe("connected");
+    h.send({ type: "MQTT.PONG" });
+    h.clock.increment(60_000);
+    expect(h.state()).toBe("connected");
+
+    h.send({ type: "PAGE.VISIBLE" });
+    expect(h.links[0]?.commands).toEqual(["ping", "ping"]);
+    h.clock.increment(4999);
+    expect(h.state()).toBe("connected");
+    h.clock.increment(1);
+    expect(h.state()).toBe("backoff");
+    expect(h.actor.getSnapshot().context.error?.message).toMatch(/PROBE_TIMEOUT/);
+  });
+
+  test("an endpoint list fails over to the next entry on network loss; refreshed credentials apply to every entry", async () => {
+    const second: ResolvedEndpoint = {
+      ...endpoint,
+      host: "10.0.0.2",
+      password: new Secret("token-1"),
+    };
+    const h = harness({ input: { endpoints: [endpoint, second] } });
+    const hosts = () => h.actor.getSnapshot().context.endpoints.map((e) => e.host);
+    const index = () => h.actor.getSnapshot().context.endpointIndex;
+    h.send({ type: "USER.CONNECT" });
+    expect(index()).toBe(0);
+    h.closed();
+    expect(index()).toBe(1);
+    h.clock.increment(1000);
+    h.closed();
+    expect(index()).toBe(0);
+    h.clock.increment(2000);
+    h.refuse(5);
+    h.closed();
+    await h.flush();
+    const passwords = h.actor.getSnapshot().context.endpoints.map((e) => e.password?.reveal());
+    expect(passwords).toEqual(["token-2", "token-2"]);
+    expect(hosts()).toEqual(["127.0.0.1", "10.0.0.2"]);
+  });
+
+  test("MQTT 5 server moved with a Server Reference: the next connection goes there", async () => {
+    const h = harness();
+    h.send({ type: "USER.CONNECT" });
+    h.send({ type: "MQTT.CONNACK", sessionPresent: false });
+    await h.flush();
+    h.send({ type: "MQTT.DISCONNECT", refusal: classifyDisconnect(0x9d, "other.example:1884") });
+    expect(h.state()).toBe("backoff");
+    const next = h.actor.getSnapshot().context.endpoints[0];
+    expect([next?.host, next?.port, next?.password?.reveal()]).toEqual([
+      "other.example",
+      1884,
+      "token-1",
+    ]);
   });
 });

@@ -145,8 +145,9 @@ export class TestBroker {
   }
 
   /** Stops accepting new TCP connections (existing ones stay). */
-  async stopListening(): Promise<void> {
-    await new Promise<void>((resolve) => this.tcp.close(() => resolve()));
+  stopListening(): void {
+    // close() stops accepting at once; its callback would wait for the open connections.
+    this.tcp.close();
   }
 
   async close(): Promise<void> {

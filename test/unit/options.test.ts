@@ -40,6 +40,7 @@ describe("resolveOptions defaults", () => {
       refreshTimeoutMs: 30_000,
       closeTimeoutMs: 5_000,
       stableAfterMs: 10_000,
+      probeTimeoutMs: 5000,
     });
   });
 
@@ -60,20 +61,22 @@ describe("resolveOptions defaults", () => {
   });
 
   it("endpoint: defaults applied, random courier_ client id, password sealed", () => {
-    expect(resolved.endpoint).toMatchObject({
+    expect(resolved.endpoints[0]).toMatchObject({
       host: "broker.example.com",
       port: 8883,
       scheme: "mqtt",
       path: "/mqtt",
       username: "u",
     });
-    expect(resolved.endpoint.clientId).toMatch(/^courier_[a-z0-9]{15}$/);
-    expect(resolved.endpoint.password?.reveal()).toBe(PASSWORD);
+    expect(resolved.endpoints[0]?.clientId).toMatch(/^courier_[a-z0-9]{15}$/);
+    expect(resolved.endpoints[0]?.password?.reveal()).toBe(PASSWORD);
     expect(JSON.stringify(resolved)).not.toContain(PASSWORD);
   });
 
   it("draws a new client id per client", () => {
-    expect(resolveOptions({ endpoint }).endpoint.clientId).not.toBe(resolved.endpoint.clientId);
+    expect(resolveOptions({ endpoint }).endpoints[0]?.clientId).not.toBe(
+      resolved.endpoints[0]?.clientId,
+    );
   });
 });
 
@@ -98,7 +101,7 @@ describe("resolveOptions keeps valid values", () => {
       inspect,
       mqtt: { keepalive: 15, protocolVersion: 5 },
     });
-    expect(resolved.endpoint.clientId).toBe("fixed");
+    expect(resolved.endpoints[0]?.clientId).toBe("fixed");
     expect(resolved.onAuthFailure).toBe(onAuthFailure);
     expect(resolved.retry).toEqual({
       baseSeconds: 0.5,
@@ -113,6 +116,7 @@ describe("resolveOptions keeps valid values", () => {
       refreshTimeoutMs: 3_000,
       closeTimeoutMs: 250,
       stableAfterMs: 0,
+      probeTimeoutMs: 5000,
     });
     expect(resolved.outbox).toEqual({
       maxMessages: 5,

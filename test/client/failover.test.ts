@@ -1,0 +1,74 @@
+/**
+ * Endpoint lists (failover) and the liveness ping against real brokers.
+ */
+
+import { afterEach, expect, test } from "vitest";
+import { RealtimeClient } from "../../src/index.js";
+import { BrokerLink } from "../../src/services/broker-link.js";
+import { resolveEndpoint } from "../../src/services/endpoint.js";
+import { TestBroker } from "../support/broker.js";
+import { reach, waitFor } from "../support/wait.js";
+
+const brokers: TestBroker[] = [];
+const clients: RealtimeClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await Promise.all(brokers.splice(0).map((b) => b.close()));
+});
+
+test("an endpoint list: when the first broker goes away, the client reconnects to the next", async () => {
+  const a = await TestBroker.start();
+  const b = await TestBroker.start();
+  brokers.push(a, b);
+  const client = new RealtimeClient({
+    endpoint: [
+      { host: "127.0.0.1", port: a.tcpPort, username: "u", password: "p", clientId: "fo" },
+      { host: "127.0.0.1", port: b.tcpPort },
+    ],
+    retryBackoff: { baseSeconds: 0.05 },
+  });
+  clients.push(client);
+  await client.connect();
+  await client.subscribe("fo/#", () => {});
+  expect(a.connects.map((c) => c.clientId)).toEqual(["fo"]);
+  a.stopListening();
+  a.kick("fo");
+  await reach(client, "backoff");
+  await reach(client, "connected");
+  // Same identity and credentials on the second server, subscriptions restored there.
+  expect(b.connects).toMatchObject([
+    { clientId: "fo", username: "u", password: "p", accepted: true },
+  ]);
+  expect(b.subscribePacketsOf("fo")).toEqual([["fo/#"]]);
+});
+
+test("the adapter's ping gets the broker's PINGRESP", async () => {
+  const broker = await TestBroker.start();
+  brokers.push(broker);
+  let pongs = 0;
+  let accepted = false;
+  const link = new BrokerLink(
+    resolveEndpoint({ host: "127.0.0.1", port: broker.tcpPort }, "endpoint", "pinger"),
+    {},
+    5000,
+    {
+      accepted: () => {
+        accepted = true;
+      },
+      refused: () => {},
+      serverDisconnect: () => {},
+      closed: () => {},
+      pong: () => {
+        pongs += 1;
+      },
+      message: () => {},
+    },
+  );
+  link.open();
+  await waitFor(() => accepted, 2000, "CONNACK");
+  link.ping();
+  await waitFor(() => pongs === 1, 2000, "PINGRESP");
+  link.ping();
+  await waitFor(() => pongs === 2, 2000, "second PINGRESP");
+  link.dispose();
+});

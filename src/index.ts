@@ -26,6 +26,11 @@ export type {
   CredentialsProvider,
 } from "./services/credentials.js";
 export type { Endpoint, Scheme } from "./services/endpoint.js";
+export {
+  browserEnvironment,
+  type EnvironmentSignal,
+  type EnvironmentWatcher,
+} from "./services/environment.js";
 export type { RefusalCategory } from "./services/reason-codes.js";
 export {
   type CredentialsMapper,

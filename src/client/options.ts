@@ -17,6 +17,7 @@ import {
   randomClientId,
   resolveEndpoint,
 } from "../services/endpoint.js";
+import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
 
 export interface RetryBackoffOptions {
@@ -91,13 +92,15 @@ export interface RealtimeClientOptions {
   /** Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions… */
   mqtt?: MqttOptions;
   /**
-   * In a browser, follow the page lifecycle: `offline` drops to the reconnect
-   * path at once, `online` and a page becoming visible again skip the rest of
-   * the backoff, and a connection that may have died while the tab was hidden
-   * is checked with a ping. No effect outside browsers.
-   * @default true
+   * Platform signals the client follows: `offline` drops to the reconnect
+   * path at once, `online` and the app becoming visible again skip the rest
+   * of the backoff, and a connection that may have died while the app was
+   * hidden is checked with a ping. The default watches the browser (window
+   * online/offline, page visibility); pass your own watcher for React
+   * Native, Electron or tests, or `false` to ignore the platform.
+   * @default browserEnvironment (does nothing outside browsers)
    */
-  lifecycle?: boolean;
+  environment?: EnvironmentWatcher | false;
 }
 
 export interface ResolvedOptions {
@@ -110,7 +113,7 @@ export interface ResolvedOptions {
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
-  readonly lifecycle: boolean;
+  readonly environment: EnvironmentWatcher | false;
 }
 
 const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
@@ -266,8 +269,9 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   endpoints.forEach((endpoint, i) => {
     assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
   });
-  if (o.lifecycle !== undefined && typeof o.lifecycle !== "boolean") {
-    throw new InvalidOptionsError("lifecycle", "expected true or false");
+  const environment = o.environment ?? browserEnvironment;
+  if (environment !== false && typeof environment !== "function") {
+    throw new InvalidOptionsError("environment", "expected a watcher function or false");
   }
 
   return {
@@ -280,6 +284,6 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     inspect,
     mqtt,
     protocolVersion,
-    lifecycle: o.lifecycle !== false,
+    environment: environment as EnvironmentWatcher | false,
   };
 }

@@ -39,7 +39,7 @@ import {
   mergeEndpoint,
   type ResolvedEndpoint,
 } from "../services/endpoint.js";
-import { watchEnvironment } from "../services/environment.js";
+import { watchWith } from "../services/environment.js";
 import { Outbox } from "../services/outbox.js";
 import {
   type Message,
@@ -127,9 +127,10 @@ export class RealtimeClient {
 
     const machine = connectionMachine.provide({
       actors: {
-        watchEnvironment: fromCallback(({ sendBack }) =>
-          this.#options.lifecycle ? watchEnvironment(sendBack) : () => {},
-        ),
+        watchEnvironment: fromCallback(({ sendBack }) => {
+          const { environment } = this.#options;
+          return environment ? watchWith(environment, sendBack) : undefined;
+        }),
         connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
           ({ input, sendBack, receive }) => this.#openLink(input, sendBack, receive),
         ),

@@ -1,9 +1,8 @@
 /**
  * What the platform knows that the socket does not (issue 5, "page
- * lifecycle"): the browser going offline or online, and a hidden page
+ * lifecycle"): the network going away or coming back, and a hidden page
  * becoming visible again — after which its throttled timers may have let a
- * dead connection look alive. Reported to the statechart as events; outside
- * a browser there is nothing to watch.
+ * dead connection look alive. Reported to the statechart as events.
  */
 
 export type EnvironmentEvent =
@@ -11,13 +10,41 @@ export type EnvironmentEvent =
   | { type: "NET.ONLINE" }
   | { type: "PAGE.VISIBLE" };
 
+/** What a platform can report: the network went away or came back; the app came back to the foreground. */
+export type EnvironmentSignal = "offline" | "online" | "visible";
+
+/**
+ * A source of platform signals: called with `notify` when the client starts
+ * trying to connect; returns the function that stops it. The browser one is
+ * built in; React Native, Electron or a test can pass their own (NetInfo,
+ * AppState, powerMonitor, …).
+ */
+export type EnvironmentWatcher = (notify: (signal: EnvironmentSignal) => void) => () => void;
+
+const EVENTS: Record<EnvironmentSignal, EnvironmentEvent> = {
+  offline: { type: "NET.OFFLINE" },
+  online: { type: "NET.ONLINE" },
+  visible: { type: "PAGE.VISIBLE" },
+};
+
+/** Runs `watcher`, turning its signals into statechart events. */
+export function watchWith(
+  watcher: EnvironmentWatcher,
+  send: (event: EnvironmentEvent) => void,
+): () => void {
+  return watcher((signal) => {
+    const event = EVENTS[signal];
+    if (event) send(event);
+  });
+}
+
 interface EventTargetLike {
   addEventListener(type: string, listener: () => void): void;
   removeEventListener(type: string, listener: () => void): void;
 }
 
-/** Starts watching; returns the function that stops (removing every listener it added). */
-export function watchEnvironment(send: (event: EnvironmentEvent) => void): () => void {
+/** The browser's signals (window online/offline, page visibility, bfcache, resume); nothing elsewhere. */
+export const browserEnvironment: EnvironmentWatcher = (notify) => {
   const g = globalThis as {
     window?: EventTargetLike;
     document?: EventTargetLike & { visibilityState?: string };
@@ -25,21 +52,22 @@ export function watchEnvironment(send: (event: EnvironmentEvent) => void): () =>
   const { window: win, document: doc } = g;
   if (!win || typeof win.addEventListener !== "function") return () => {};
   const listeners: [EventTargetLike, string, () => void][] = [
-    [win, "offline", () => send({ type: "NET.OFFLINE" })],
-    [win, "online", () => send({ type: "NET.ONLINE" })],
+    [win, "offline", () => notify("offline")],
+    [win, "online", () => notify("online")],
     // Back from the back/forward cache: the page was frozen, its socket likely gone.
-    [win, "pageshow", () => send({ type: "PAGE.VISIBLE" })],
+    [win, "pageshow", () => notify("visible")],
   ];
   if (doc && typeof doc.addEventListener === "function") {
     listeners.push([
       doc,
       "visibilitychange",
-      () => doc.visibilityState === "visible" && send({ type: "PAGE.VISIBLE" }),
+      () => doc.visibilityState === "visible" && notify("visible"),
     ]);
-    listeners.push([doc, "resume", () => send({ type: "PAGE.VISIBLE" })]);
+    // Page Lifecycle API: the page was frozen and is running again.
+    listeners.push([doc, "resume", () => notify("visible")]);
   }
   for (const [target, type, listener] of listeners) target.addEventListener(type, listener);
   return () => {
     for (const [target, type, listener] of listeners) target.removeEventListener(type, listener);
   };
-}
+};

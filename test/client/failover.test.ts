@@ -72,3 +72,40 @@ test("the adapter's ping gets the broker's PINGRESP", async () => {
   await waitFor(() => pongs === 2, 2000, "second PINGRESP");
   link.dispose();
 });
+
+test("platform signals from an environment watcher: offline drops at once, online reconnects now, visible pings", async () => {
+  const broker = await TestBroker.start();
+  brokers.push(broker);
+  let notify: (signal: "offline" | "online" | "visible") => void = () => {};
+  let watching = 0;
+  const client = new RealtimeClient({
+    endpoint: { host: "127.0.0.1", port: broker.tcpPort, clientId: "env" },
+    retryBackoff: { baseSeconds: 30 }, // only the signal can make it reconnect within the test
+    environment: (n) => {
+      notify = n;
+      watching += 1;
+      return () => {
+        watching -= 1;
+      };
+    },
+  });
+  clients.push(client);
+  await client.connect();
+  expect(watching).toBe(1);
+  notify("offline");
+  expect(client.state).toBe("backoff");
+  await waitFor(() => broker.clientIds().length === 0, 2000, "socket dropped");
+  notify("online");
+  await reach(client, "connected", 2000);
+  let pings = 0;
+  broker.aedes.on("ping", () => {
+    pings += 1;
+  });
+  notify("visible"); // the broker answers the ping: nothing changes
+  await waitFor(() => pings === 1, 2000, "PINGREQ at the broker");
+  await new Promise((r) => setTimeout(r, 200));
+  expect(client.state).toBe("connected");
+  expect(broker.connects).toHaveLength(2);
+  await client.disconnect();
+  expect(watching).toBe(0);
+});

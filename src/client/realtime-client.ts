@@ -8,48 +8,22 @@
  */
 
 import type { IPublishPacket } from "mqtt";
-import { type Actor, createActor, fromCallback, fromPromise } from "xstate";
+import { type Actor, createActor } from "xstate";
 import {
-  AuthRefreshError,
   ClientClosedError,
   ClientFailedError,
-  ConnectionLostError,
   type CourierError,
   InvalidOptionsError,
 } from "../errors.js";
-import {
-  connectionMachine,
-  connectionStateOf,
-  currentEndpoint,
-} from "../machines/connection.machine.js";
-import type {
-  ConnectBrokerInput,
-  ConnectionEvent,
-  ConnectionState,
-  LinkCommand,
-  RefreshCredentialsInput,
-  RestoreResult,
-  RestoreSubscriptionsInput,
-} from "../machines/connection.types.js";
-import { BrokerLink, type Qos } from "../services/broker-link.js";
-import { requestCredentials } from "../services/credentials.js";
-import {
-  assertCredentialsFit,
-  type Endpoint,
-  mergeEndpoint,
-  type ResolvedEndpoint,
-} from "../services/endpoint.js";
-import { watchWith } from "../services/environment.js";
-import { Outbox } from "../services/outbox.js";
-import {
-  type Message,
-  type MessageHandler,
-  type Subscription,
-  SubscriptionRegistry,
-} from "../services/subscriptions.js";
+import { connectionStateOf, currentEndpoint } from "../machines/connection.machine.js";
+import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
+import type { Qos } from "../services/broker-link.js";
+import { assertCredentialsFit, type Endpoint, mergeEndpoint } from "../services/endpoint.js";
+import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { Emitter } from "./emitter.js";
 import { type RealtimeClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import { Session } from "./session.js";
 
 export interface PublishOptions {
   /** @default 0 */
@@ -87,7 +61,7 @@ export interface ClientEvents {
   restored: (result: RestoreResult) => void;
 }
 
-type ConnectionActor = Actor<typeof connectionMachine>;
+type ConnectionActor = Actor<ReturnType<Session["machine"]>>;
 
 interface Waiter {
   resolve(): void;
@@ -105,11 +79,8 @@ function qosOf(value: unknown, field: string): Qos {
 export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #registry: SubscriptionRegistry;
-  readonly #outbox: Outbox;
+  readonly #session: Session;
   readonly #actor: ConnectionActor;
-  /** The connection the broker accepted, while the `link` state holds it. */
-  #link: BrokerLink | null = null;
   #state: ConnectionState = "idle";
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
@@ -118,45 +89,18 @@ export class RealtimeClient {
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
     const emitError = (error: CourierError) => this.#events.emit("error", error);
-    this.#registry = new SubscriptionRegistry({
-      batchSize: this.#options.subscribeBatchSize,
-      onHandlerError: emitError,
-      onRejected: emitError,
-    });
-    this.#outbox = new Outbox(this.#options.outbox);
-
-    const machine = connectionMachine.provide({
-      actors: {
-        watchEnvironment: fromCallback(({ sendBack }) => {
-          const { environment } = this.#options;
-          return environment ? watchWith(environment, sendBack) : undefined;
-        }),
-        connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
-          ({ input, sendBack, receive }) => this.#openLink(input, sendBack, receive),
-        ),
-        restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
-          this.#restore(input),
-        ),
-        refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
-          ({ input, signal }) => this.#refresh(input, signal),
-        ),
-      },
-      actions: {
-        attachSession: () => {
-          const link = this.#link;
-          if (!link) return;
-          this.#registry.attach(link);
-          this.#outbox.attach(link);
-        },
-        detachSession: () => {
-          this.#registry.detach();
-          this.#outbox.detach();
-        },
-        rejectPending: ({ context }, params) => this.#rejectPending(params.reason, context.error),
+    this.#session = new Session(this.#options, {
+      message: (message) => this.#events.emit("message", message),
+      error: emitError,
+      settle: (reason, error) => {
+        const connectError =
+          reason === "closed"
+            ? new ClientClosedError("connect()")
+            : (error ?? new ClientFailedError("connect()", null));
+        for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
       },
     });
-
-    this.#actor = createActor(machine, {
+    this.#actor = createActor(this.#session.machine(), {
       input: {
         endpoints: this.#options.endpoints,
         retry: this.#options.retry,
@@ -186,12 +130,12 @@ export class RealtimeClient {
 
   /** Topic filters this client tracks and restores after every reconnection. */
   get subscriptions(): string[] {
-    return this.#registry.filters();
+    return this.#session.registry.filters();
   }
 
   /** Publishes not yet settled: queued while offline, or awaiting acknowledgement. */
   get pendingPublishes(): number {
-    return this.#outbox.size;
+    return this.#session.outbox.size;
   }
 
   /**
@@ -258,7 +202,7 @@ export class RealtimeClient {
         throw new InvalidOptionsError("handler", "expected a function");
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("subscribe()", this.error);
-      return this.#registry.add(filter, handler, qos);
+      return this.#session.registry.add(filter, handler, qos);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -281,7 +225,7 @@ export class RealtimeClient {
       }
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
-      return this.#outbox.publish({
+      return this.#session.outbox.publish({
         topic,
         payload,
         qos,
@@ -302,67 +246,6 @@ export class RealtimeClient {
     this.#events.off(event, listener);
   }
 
-  #openLink(
-    input: ConnectBrokerInput,
-    sendBack: (event: ConnectionEvent) => void,
-    receive: (listener: (command: LinkCommand) => void) => void,
-  ): () => void {
-    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
-      accepted: (sessionPresent) => {
-        this.#link = link;
-        sendBack({ type: "MQTT.CONNACK", sessionPresent });
-      },
-      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
-      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
-      pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (topic, payload, packet) => this.#onMessage(topic, payload, packet),
-    });
-    receive((command) => {
-      if (command.type === "LINK.END") link.end(command.force);
-      else link.ping();
-    });
-    link.open();
-    return () => {
-      if (this.#link === link) this.#link = null;
-      link.dispose();
-    };
-  }
-
-  async #restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
-    const link = this.#link;
-    if (!link)
-      throw new ConnectionLostError("the connection closed before subscriptions were restored");
-    const outcome = await this.#registry.restore(link, input.sessionPresent);
-    return { ...outcome, sessionPresent: input.sessionPresent };
-  }
-
-  async #refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
-    const handler = this.#options.onAuthFailure;
-    if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
-    const patch = await requestCredentials(handler, { signal, retry: input.retry });
-    try {
-      const next = mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
-      assertCredentialsFit(next, this.#options.protocolVersion, "onAuthFailure() result");
-      return next;
-    } catch (error) {
-      throw new AuthRefreshError("invalid", (error as Error).message);
-    }
-  }
-
-  #onMessage(topic: string, payload: Uint8Array, packet: IPublishPacket): void {
-    const message: Message = {
-      topic,
-      payload,
-      qos: packet.qos,
-      retain: packet.retain,
-      dup: packet.dup,
-      ...(packet.properties ? { properties: packet.properties } : {}),
-    };
-    this.#registry.dispatch(message);
-    this.#events.emit("message", message);
-  }
-
   #onState(state: ConnectionState): void {
     if (state === this.#state) return;
     const previous = this.#state;
@@ -380,24 +263,5 @@ export class RealtimeClient {
       for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
     if (state === "idle") for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
     this.#events.emit("stateChange", change);
-  }
-
-  /** Settles every pending promise when the machine enters `idle` or `failed`. */
-  #rejectPending(reason: "closed" | "failed", error: CourierError | null): void {
-    const connectError =
-      reason === "closed"
-        ? new ClientClosedError("connect()")
-        : (error ?? new ClientFailedError("connect()", null));
-    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
-    this.#outbox.rejectAll(
-      reason === "closed"
-        ? new ClientClosedError("publish()")
-        : new ClientFailedError("publish()", error),
-    );
-    this.#registry.rejectPending(
-      reason === "closed"
-        ? new ClientClosedError("subscribe()")
-        : new ClientFailedError("subscribe()", error),
-    );
   }
 }

@@ -6,8 +6,8 @@
  * by `dispose()`, which also drops the socket.
  */
 
-import {
-  connect,
+// The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
+import mqtt, {
   type IClientOptions,
   type IClientPublishOptions,
   type IConnackPacket,
@@ -97,7 +97,7 @@ export class BrokerLink implements SessionLink {
     listener: LinkListener,
   ) {
     this.#listener = listener;
-    this.#client = connect(brokerUrl(endpoint), {
+    this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
       clientId: endpoint.clientId,
       username: endpoint.username,

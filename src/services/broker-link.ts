@@ -200,6 +200,10 @@ export class BrokerLink implements SessionLink {
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
     this.#client.end(true);
+    // mqtt.js ignores end(true) while a graceful end(false) still waits for in-flight
+    // acknowledgements (`disconnecting` is already set), which would leave the socket open
+    // after CLOSE_TIMEOUT: drop it here. Destroying an already closed stream does nothing.
+    this.#client.stream?.destroy();
   }
 
   /** Adds a listener and registers its removal; returns that removal. */

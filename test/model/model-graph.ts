@@ -293,6 +293,20 @@ const scope = (() => {
   } as never;
 })();
 
+/** The machine's first snapshot for a scenario, stepped as a pure function (no actor runs). */
+export function initialSnapshot(scenario: Scenario): AnyMachineSnapshot {
+  return connectionMachine.getInitialSnapshot(scope, modelInput(scenario)) as AnyMachineSnapshot;
+}
+
+/** One step of the machine as a pure function, as xstate/graph takes it. */
+export function stepMachine(snapshot: AnyMachineSnapshot, event: ModelEvent): AnyMachineSnapshot {
+  return connectionMachine.transition(
+    snapshot as never,
+    event as never,
+    scope,
+  ) as AnyMachineSnapshot;
+}
+
 /**
  * Every candidate path of one scenario: to each state, and through each edge.
  * `real`: only paths a real client can follow (see `traversalOptions`).

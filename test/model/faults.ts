@@ -15,7 +15,7 @@
  * | `MQTT.PONG` | the broker's PINGRESP is let through |
  * | `restoreSubscriptions done` | the broker's SUBACK is let through |
  * | `refreshCredentials done` / `error` | the `onAuthFailure` provider resolves with a new token / rejects |
- * | `xstate.after.*` | time passes: that delay is configured short (0.25 s) for the path, every other long (60 s) |
+ * | `xstate.after.*` | time passes: that delay is configured short (0.5 s) for the path, every other long (60 s) |
  */
 
 import { chart, type ModelPath } from "./model-graph.js";

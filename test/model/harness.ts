@@ -25,8 +25,12 @@ import { FaultProxy, PacketType, type ProxiedConnection } from "./fault-proxy.js
 import { eventName, type ModelPath, type ModelStep } from "./model-graph.js";
 import type { Mosquitto } from "./mosquitto.js";
 
-/** A delay the path waits for is this short; every other delay this long. */
-const SHORT_SECONDS = 0.25;
+/**
+ * A delay the path waits for is this short; every other delay this long. Short still
+ * leaves the harness hundreds of milliseconds to cause another step first where the path
+ * needs that (a broker round trip takes a few), even on a loaded machine.
+ */
+const SHORT_SECONDS = 0.5;
 const LONG_SECONDS = 60;
 /** Filters the client tracks from the start: every restore must SUBSCRIBE to both. */
 export const TRACKED = ["model/a/#", "model/b"];

@@ -22,7 +22,8 @@ import {
   type StateValue,
 } from "xstate";
 import { getAdjacencyMap, getShortestPaths } from "xstate/graph";
-import { readChart, transitionKey } from "../../scripts/statecharts/chart.js";
+import { transitionKey } from "../../scripts/statecharts/chart.js";
+import { connectionChart } from "../../scripts/statecharts/connection.js";
 import { ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine } from "../../src/machines/connection.machine.js";
 import type {
@@ -116,7 +117,8 @@ export function modelInput(scenario: Scenario): ConnectionInput {
   };
 }
 
-export const chart = readChart(connectionMachine);
+/** The production machine's states and transitions (delays shown at their defaults). */
+export const chart = connectionChart();
 
 /** State node ids active in `value` (`{ session: "backoff" }` → connection, connection.session, …). */
 export function activeIds(value: StateValue, prefix = chart.id): string[] {
@@ -180,6 +182,13 @@ export function eventName(event: ModelEvent): string {
         ? "retryable"
         : refusal.category;
   return `${event.type}(${kind})`;
+}
+
+/** A step as a reader names it: `MQTT.REFUSED(auth)`, `after REFRESH_WAIT (2 s)`, `refreshCredentials done`. */
+export function stepName(step: ModelStep): string {
+  if (!step.event.type.startsWith("xstate.")) return eventName(step.event);
+  const key = step.transitions[0];
+  return chart.transitions.find((t) => t.key === key)?.trigger ?? step.event.type;
 }
 
 /** The state value plus what the guards can see of the counters, clipped. */

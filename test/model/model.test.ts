@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { computeCoverage, formatCoverage } from "./coverage.js";
 import { replayOnClient } from "./harness.js";
 import { replayOnMachine } from "./machine-replay.js";
-import { eventName, type ModelPath } from "./model-graph.js";
+import { type ModelPath, stepName } from "./model-graph.js";
 import { Mosquitto } from "./mosquitto.js";
 import { planPaths } from "./plan.js";
 
@@ -18,15 +18,7 @@ const clientRuns: string[][] = [];
 const machineRuns: string[][] = [];
 
 const title = (path: ModelPath, i: number) =>
-  `${i + 1}. [${path.scenario.name}] ${path.steps
-    .map((s) =>
-      eventName(s.event).replace(
-        /^xstate\.(after|done\.actor|error\.actor)\.(\w+)?.*$/,
-        (_m, kind, name) =>
-          `${kind.replace(".actor", "")}${name && kind === "after" ? `(${name})` : ""}`,
-      ),
-    )
-    .join(" → ")}`;
+  `${i + 1}. [${path.scenario.name}] ${path.steps.map(stepName).join(" → ")}`;
 
 describe("generated paths on a real client", () => {
   let mosquitto: Mosquitto | undefined;

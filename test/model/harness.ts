@@ -17,11 +17,12 @@
 
 import type { AnyTransitionDefinition, InspectionEvent, StateValue } from "xstate";
 import { transitionKey } from "../../scripts/statecharts/chart.js";
-import { type EnvironmentSignal, RealtimeClient } from "../../src/index.js";
+import { RealtimeClient } from "../../src/index.js";
 import { connectionStateOf } from "../../src/machines/connection.machine.js";
 import { TestBroker } from "../support/broker.js";
 import { waitFor } from "../support/wait.js";
-import { FaultProxy, PacketType, type ProxiedConnection } from "./fault-proxy.js";
+import { type Cause, causeOf, type World } from "./causes.js";
+import { FaultProxy, PacketType } from "./fault-proxy.js";
 import { eventName, type ModelPath, type ModelStep } from "./model-graph.js";
 import type { Mosquitto } from "./mosquitto.js";
 
@@ -42,16 +43,10 @@ export interface Replay {
   readonly problems: string[];
 }
 
-interface Cause {
-  /** False while what the cause needs is not there yet (the CONNECT has not reached the proxy…). */
-  ready(): boolean;
-  run(): void;
-}
-
 const noop = () => {};
-const now: Cause = { ready: () => true, run: noop };
 
-function delayOptions(path: ModelPath) {
+/** Client options: the delays this path waits for short, the others long. */
+function clientTiming(path: ModelPath) {
   const used = new Set(
     path.steps.flatMap((s) => /^xstate\.after\.([^.]+)\./.exec(s.event.type)?.[1] ?? []),
   );
@@ -73,6 +68,7 @@ function delayOptions(path: ModelPath) {
   const backoff = t("RETRY_DELAY", "AUTH_RETRY_DELAY");
   return {
     retryBackoff: {
+      maxRetries: path.scenario.maxRetries,
       baseSeconds: backoff,
       ceilSeconds: backoff,
       resetAfterSeconds: t("STABLE_CONNECTION"),
@@ -88,7 +84,6 @@ function delayOptions(path: ModelPath) {
   };
 }
 
-const sameValue = (a: StateValue, b: StateValue) => JSON.stringify(a) === JSON.stringify(b);
 const leaf = (value: StateValue): string =>
   typeof value === "string" ? value : leaf(Object.values(value)[0] ?? "");
 
@@ -102,8 +97,7 @@ export async function replayOnClient(
   const v5 = path.scenario.protocol === 5;
   if (v5 && !mosquitto) throw new Error("MQTT 5 paths need mosquitto");
   const clientId = `model${++sequence}${Date.now() % 100_000}`;
-  /** aedes' verdict for the next CONNECT: true, or a CONNACK return code. */
-  const verdicts: (true | 2 | 3 | 4 | 5)[] = [];
+  const verdicts: World["verdicts"] = [];
   const aedes = v5
     ? undefined
     : await TestBroker.start({ authenticate: () => verdicts.shift() ?? true });
@@ -113,191 +107,40 @@ export async function replayOnClient(
   for (const t of [PacketType.SUBACK, PacketType.PUBACK, PacketType.PINGRESP])
     proxy.holdToClient.add(t);
 
-  let token = 1;
-  const refreshes: { resolve(v: unknown): void; reject(e: Error): void }[] = [];
-  let notify: ((signal: EnvironmentSignal) => void) | null = null;
+  /** The world minus the client, which is built next and calls back into it. */
+  const shared: Omit<World, "client"> = {
+    path,
+    proxy,
+    aedes,
+    clientId,
+    verdicts,
+    refreshes: [],
+    notify: null,
+    token: 1,
+    pre: new Set(),
+  };
+  let world: World | null = null;
   const taken: string[] = [];
   const problems: string[] = [];
-  let client: RealtimeClient | null = null;
   let index = 0; // the next step to take
   let started = -1; // the step whose cause has run
+  let cause: Cause | null = null;
+  let expectedRefreshes = 0;
+  let providerCalls = 0;
   let finish: (error?: Error) => void = noop;
   const finished = new Promise<void>((resolve, reject) => {
     finish = (error) => (error ? reject(error) : resolve());
   });
 
-  const conn = (): ProxiedConnection | undefined => proxy.current;
-  const held = (type: number) => conn()?.heldTypes().includes(type) === true;
-
-  /** The real cause of `step` (see the table in faults.ts). */
-  const causeOf = (step: ModelStep, at: number): Cause => {
-    const type = step.event.type;
-    const from = leaf(step.from.value);
-    const c = client as RealtimeClient;
-    const refusal = (step.event as { refusal?: { category: string; serverReference?: string } })
-      .refusal;
-    switch (type) {
-      case "USER.CONNECT":
-        return { ready: () => true, run: () => c.connect().catch(noop) };
-      case "USER.DISCONNECT":
-        if (from === "live" || from === "probing") {
-          // An unacknowledged QoS 1 publish: the graceful close waits for its PUBACK (held).
-          let published = false;
-          return {
-            ready: () => {
-              if (!published) {
-                published = true;
-                c.publish("model/out", "in flight", { qos: 1 }).catch(noop);
-              }
-              return conn()?.seen.includes(`c:${PacketType.PUBLISH}`) === true;
-            },
-            run: () => c.disconnect().catch(noop),
-          };
-        }
-        return { ready: () => true, run: () => c.disconnect().catch(noop) };
-      case "USER.UPDATE_ENDPOINT":
-        return {
-          ready: () => true,
-          run: () => c.updateEndpoint({ host: "127.0.0.1", port: proxy.port }),
-        };
-      case "NET.OFFLINE":
-      case "NET.ONLINE":
-      case "PAGE.VISIBLE": {
-        const signal = ({ "NET.OFFLINE": "offline", "NET.ONLINE": "online" } as const)[
-          type as "NET.OFFLINE"
-        ];
-        return { ready: () => notify !== null, run: () => notify?.(signal ?? "visible") };
-      }
-      case "MQTT.CONNACK":
-        return {
-          ready: () => held(PacketType.CONNECT),
-          run: () => conn()?.release(PacketType.CONNECT),
-        };
-      case "MQTT.REFUSED":
-        return {
-          ready: () => held(PacketType.CONNECT),
-          run: () => {
-            const connection = conn() as ProxiedConnection;
-            if (aedes) {
-              // aedes' authenticate hook refuses this CONNECT for real.
-              const code = ({ auth: 5, fatal: 2, retryable: 3 } as const)[
-                refusal?.category as "auth"
-              ];
-              verdicts.push(code ?? 3);
-              connection.release(PacketType.CONNECT);
-              return;
-            }
-            // mosquitto cannot be told to refuse with a chosen reason: the proxy answers the
-            // CONNECT with a real MQTT 5 CONNACK and closes, as a refusing broker does.
-            const code = refusal?.serverReference
-              ? 0x9c
-              : ({ auth: 0x87, fatal: 0x85, retryable: 0x88 } as const)[
-                  refusal?.category as "auth"
-                ];
-            connection.discardHeld(PacketType.CONNECT);
-            connection.inject(
-              [
-                {
-                  cmd: "connack",
-                  sessionPresent: false,
-                  reasonCode: code ?? 0x88,
-                  ...(refusal?.serverReference
-                    ? { properties: { serverReference: `127.0.0.1:${proxy.port}` } }
-                    : {}),
-                },
-              ],
-              5,
-            );
-            connection.client.end();
-          },
-        };
-      case "MQTT.DISCONNECT": {
-        // Server DISCONNECTs that follow this one while the client force-closes (authFailed
-        // ignores them) were sent in the same TCP segment: write them together.
-        const chained = [step];
-        for (let next = path.steps[at + 1]; next?.event.type === "MQTT.DISCONNECT"; ) {
-          if (leaf(next.from.value) !== "authFailed") break;
-          chained.push(next);
-          pre.add(at + chained.length - 1);
-          next = path.steps[at + chained.length];
-        }
-        return {
-          ready: () => conn() !== undefined,
-          run: () =>
-            conn()?.inject(
-              chained.map((s) => {
-                const r = (s.event as { refusal: { reasonCode: number; serverReference?: string } })
-                  .refusal;
-                return {
-                  cmd: "disconnect" as const,
-                  reasonCode: r.reasonCode,
-                  ...(r.serverReference
-                    ? { properties: { serverReference: `127.0.0.1:${proxy.port}` } }
-                    : {}),
-                };
-              }),
-              5,
-            ),
-        };
-      }
-      case "MQTT.CLOSED":
-        if (from === "authFailed") return now; // the client's own force-close completes
-        if (from === "closing") {
-          // The graceful close completes once the broker's held acknowledgements arrive.
-          return { ready: () => true, run: () => conn()?.passAll() };
-        }
-        if (from === "connecting" || from === "reconnecting" || !aedes) {
-          // The connection drops (network gone, listener closed): once the CONNECT is out.
-          const connecting = from === "connecting" || from === "reconnecting";
-          return {
-            ready: () => (connecting ? held(PacketType.CONNECT) : conn() !== undefined),
-            run: () => conn()?.drop(),
-          };
-        }
-        // The broker closes the client's connection.
-        return {
-          ready: () => aedes.clientIds().includes(clientId),
-          run: () => aedes.kick(clientId),
-        };
-      case "MQTT.PONG":
-        return {
-          ready: () => held(PacketType.PINGRESP),
-          run: () => conn()?.release(PacketType.PINGRESP),
-        };
-    }
-    if (/^xstate\.done\.actor\..*restoring$/.test(type)) {
-      return {
-        ready: () => held(PacketType.SUBACK),
-        run: () => conn()?.release(PacketType.SUBACK),
-      };
-    }
-    if (/^xstate\.(done|error)\.actor\..*refreshing$/.test(type)) {
-      return {
-        ready: () => refreshes.length > 0,
-        run: () => {
-          const call = refreshes.shift();
-          if (type.startsWith("xstate.done")) {
-            token += 1;
-            call?.resolve({ host: "127.0.0.1", port: proxy.port, password: `token-${token}` });
-          } else call?.reject(new Error("the token service is down"));
-        },
-      };
-    }
-    if (type.startsWith("xstate.after.")) return now; // time passes
-    throw new Error(`no real cause for ${type} in ${from} (add one to faults.ts / harness.ts)`);
-  };
-  /** Steps already caused together with an earlier one. */
-  const pre = new Set<number>();
-  let cause: Cause | null = null;
-
+  /** Runs the next step's cause as soon as it can run. */
   const poke = () => {
     const step = path.steps[index];
-    if (!step || started === index || !client) return;
-    if (pre.has(index)) {
+    if (!step || started === index || !world) return;
+    if (shared.pre.has(index)) {
       started = index;
       return;
     }
-    cause ??= causeOf(step, index);
+    cause ??= causeOf(world, step, index);
     if (!cause.ready()) return;
     started = index;
     const run = cause.run;
@@ -310,39 +153,13 @@ export async function replayOnClient(
   };
   const stopWatching = proxy.onChange(poke);
 
-  const onProcessed = (type: string, event: unknown, value: StateValue) => {
-    if (type === "xstate.init" || index >= path.steps.length) return;
-    const step = path.steps[index] as ModelStep;
-    const where = `step ${index + 1} of [${path.steps.map((s) => eventName(s.event)).join(", ")}]`;
-    const got = eventName(event as ModelStep["event"]);
-    if (got !== eventName(step.event)) {
-      finish(new Error(`${where}: expected ${eventName(step.event)}, the client got ${got}`));
-      index = path.steps.length;
-      return;
-    }
-    const expected = connectionStateOf(step.to.value);
-    if (!sameValue(value, step.to.value) || client?.state !== expected) {
-      finish(
-        new Error(
-          `${where}: expected ${JSON.stringify(step.to.value)} (${expected}), the client is in ${JSON.stringify(value)} (${client?.state})`,
-        ),
-      );
-      index = path.steps.length;
-      return;
-    }
-    observe(step);
-    index += 1;
-    if (index === path.steps.length) finish();
-    else poke();
-  };
-
   /** What the broker must have seen once a step is taken. */
   const observe = (step: ModelStep) => {
     const type = step.event.type;
     if (/^xstate\.done\.actor\..*restoring$/.test(type)) {
       const filters = aedes
         ? (aedes.subscribePacketsOf(clientId).at(-1) ?? [])
-        : (conn()?.subscribedFilters.at(-1) ?? []);
+        : (proxy.current?.subscribedFilters.at(-1) ?? []);
       if (TRACKED.some((f) => !filters.includes(f))) {
         problems.push(`restored without one SUBSCRIBE for ${TRACKED.join(", ")}: got ${filters}`);
       }
@@ -357,8 +174,32 @@ export async function replayOnClient(
       expectedRefreshes += 1;
     }
   };
-  let expectedRefreshes = 0;
-  let providerCalls = 0;
+
+  /** The client's machine processed `event` and is now in `value`: is that the path's step? */
+  const onProcessed = (event: { type: string }, value: StateValue) => {
+    if (event.type === "xstate.init" || index >= path.steps.length) return;
+    const step = path.steps[index] as ModelStep;
+    const where = `step ${index + 1} of [${path.steps.map((s) => eventName(s.event)).join(", ")}]`;
+    const fail = (message: string) => {
+      index = path.steps.length;
+      finish(new Error(`${where}: ${message}`));
+    };
+    const got = eventName(event);
+    if (got !== eventName(step.event)) {
+      return fail(`expected ${eventName(step.event)}, the client got ${got}`);
+    }
+    const expected = connectionStateOf(step.to.value);
+    const state = world?.client.state;
+    if (JSON.stringify(value) !== JSON.stringify(step.to.value) || state !== expected) {
+      return fail(
+        `expected ${JSON.stringify(step.to.value)} (${expected}), the client is in ${JSON.stringify(value)} (${state})`,
+      );
+    }
+    observe(step);
+    index += 1;
+    if (index === path.steps.length) finish();
+    else poke();
+  };
 
   const inspect = (ev: InspectionEvent) => {
     if (ev.actorRef.sessionId !== ev.rootId) return;
@@ -366,18 +207,20 @@ export async function replayOnClient(
       const transitions = (ev as { _transitions?: AnyTransitionDefinition[] })._transitions ?? [];
       for (const t of transitions) taken.push(transitionKey(t));
     } else if (ev.type === "@xstate.snapshot") {
-      const e = ev.event as { type: string };
-      onProcessed(e.type, e, (ev.snapshot as unknown as { value: StateValue }).value);
+      onProcessed(
+        ev.event as { type: string },
+        (ev.snapshot as unknown as { value: StateValue }).value,
+      );
     }
   };
 
-  client = new RealtimeClient({
+  const client = new RealtimeClient({
     endpoint: {
       host: "127.0.0.1",
       port: proxy.port,
       clientId,
       username: "model",
-      password: `token-${token}`,
+      password: `token-${shared.token}`,
     },
     ...(path.scenario.provider
       ? {
@@ -387,41 +230,37 @@ export async function replayOnClient(
             new Promise((resolve, reject) => {
               providerCalls += 1;
               const call = { resolve, reject };
-              refreshes.push(call);
+              shared.refreshes.push(call);
               signal.addEventListener("abort", () => {
-                refreshes.splice(refreshes.indexOf(call), 1);
+                shared.refreshes.splice(shared.refreshes.indexOf(call), 1);
                 reject(new Error("aborted"));
               });
               queueMicrotask(poke);
             }),
         }
       : {}),
-    ...delayOptions(path),
-    retryBackoff: {
-      ...delayOptions(path).retryBackoff,
-      maxRetries: path.scenario.maxRetries,
-    },
-    environment: (n) => {
-      notify = n;
+    ...clientTiming(path),
+    environment: (notify) => {
+      shared.notify = notify;
       return () => {
-        notify = null;
+        shared.notify = null;
       };
     },
     // keepalive 0: no PINGREQ of mqtt.js' own; the only ping is the machine's probe.
     mqtt: { protocolVersion: path.scenario.protocol, keepalive: 0 },
     inspect,
   });
+  world = Object.assign(shared, { client });
   for (const filter of TRACKED) client.subscribe(filter, noop, { qos: 1 }).catch(noop);
 
-  const timer = setTimeout(
-    () =>
-      finish(
-        new Error(
-          `timed out at step ${index + 1} (${eventName(path.steps[index]?.event ?? { type: "?" })}); client in ${client?.state}; proxy holds ${conn()?.heldTypes()}`,
-        ),
+  const timer = setTimeout(() => {
+    const step = path.steps[index];
+    finish(
+      new Error(
+        `timed out at step ${index + 1} (${step ? eventName(step.event) : "?"}); client in ${client.state}; proxy holds ${proxy.current?.heldTypes()}`,
       ),
-    timeoutMs,
-  );
+    );
+  }, timeoutMs);
   try {
     poke();
     await finished;
@@ -444,7 +283,7 @@ export async function replayOnClient(
     proxy.holdToBroker.clear();
     proxy.holdToClient.clear();
     for (const c of proxy.connections) c.passAll();
-    for (const r of refreshes.splice(0)) r.reject(new Error("path over"));
+    for (const r of shared.refreshes.splice(0)) r.reject(new Error("path over"));
     await client.disconnect().catch(noop);
     await proxy.close();
     await aedes?.close();

@@ -57,9 +57,14 @@ function edgeLines(transitions: readonly ChartTransition[]): string[] {
     if (!list.includes(t.trigger)) list.push(t.trigger);
     byGuard.set(guard, list);
   }
-  return [...byGuard].flatMap(([guard, triggers]) =>
-    wrap(guard ? [...triggers, guard] : triggers, " | ").map((l) => l.replace(/ \| \[/, " [")),
-  );
+  return [...byGuard].flatMap(([guard, triggers]) => {
+    const lines = wrap(triggers, " | ");
+    const last = lines.pop() ?? "";
+    // The guard follows the last trigger, or starts a line of its own when that would be too long.
+    if (!guard) return [...lines, last];
+    const joined = `${last} ${guard}`;
+    return [...joined].length > WRAP ? [...lines, last, `  ${guard}`] : [...lines, joined];
+  });
 }
 
 /** The lines inside a state's box under its name: entry, invoke, internal and ignored events. */

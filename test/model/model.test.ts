@@ -29,8 +29,8 @@ describe("generated paths on a real client", () => {
 
   test.each(plan.real.map((path, i) => [title(path, i), path] as const))("%s", async (_, path) => {
     const replay = await replayOnClient(path, mosquitto);
-    clientRuns.push(replay.taken);
     expect(replay.problems).toEqual([]);
+    clientRuns.push(replay.taken);
   });
 });
 
@@ -43,7 +43,11 @@ describe("generated paths on the machine (no real cause)", () => {
   );
 });
 
-test("every transition of the machine is taken (coverage table)", () => {
+test("every transition of the machine is taken (coverage table)", (ctx) => {
+  // Run alone (`-t coverage`) or after a failed replay, the table would only repeat that.
+  if (clientRuns.length < plan.real.length || machineRuns.length < plan.machine.length) {
+    ctx.skip();
+  }
   const coverage = computeCoverage(clientRuns, machineRuns);
   console.log(
     `${plan.candidates} candidate paths generated; replayed ${plan.real.length} on a real client, ${plan.machine.length} on the machine.\n${formatCoverage(coverage)}`,

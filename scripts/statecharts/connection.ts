@@ -43,6 +43,22 @@ export function connectionDelayValues(): Record<string, string> {
   return values;
 }
 
+/**
+ * The `RealtimeClient` option (src/client/options.ts) that sets each delay, in seconds.
+ * Shown in docs/statecharts/README.md; the model-based tests set delays through it.
+ */
+export const DELAY_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  CONNECT_TIMEOUT: ["timeouts.connectSeconds"],
+  RESTORE_TIMEOUT: ["timeouts.restoreSeconds"],
+  REFRESH_TIMEOUT: ["timeouts.refreshSeconds"],
+  CLOSE_TIMEOUT: ["timeouts.closeSeconds"],
+  PROBE_TIMEOUT: ["timeouts.probeSeconds"],
+  REFRESH_WAIT: ["refreshWaitSeconds"],
+  STABLE_CONNECTION: ["retryBackoff.resetAfterSeconds"],
+  RETRY_DELAY: ["retryBackoff.baseSeconds", "retryBackoff.ceilSeconds"],
+  AUTH_RETRY_DELAY: ["retryBackoff.baseSeconds", "retryBackoff.ceilSeconds"],
+};
+
 export function connectionChart(): Chart {
   return readChart(connectionMachine, connectionDelayValues());
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import type { StateValue } from "xstate";
 import { connectionStateOf } from "../../src/machines/connection.machine.js";
 import { CONNECTION_STATES } from "../../src/machines/connection.types.js";
-import { connectionChart } from "./connection.js";
+import { connectionChart, DELAY_OPTIONS } from "./connection.js";
 import { toMermaid } from "./mermaid.js";
 import { toReadme } from "./readme.js";
 import { toSvg } from "./svg.js";
@@ -49,6 +49,7 @@ export async function generateStatecharts(): Promise<Record<string, string>> {
       source: SOURCE,
       publicState,
       eventDocs: eventDocs(readFileSync(fileURLToPath(TYPES), "utf8")),
+      delayOptions: DELAY_OPTIONS,
     }),
   };
 }

@@ -17,6 +17,8 @@ export interface ReadmeInput {
   readonly publicState: (stateId: string) => string;
   /** One line per event type on who sends it, when known. */
   readonly eventDocs: Readonly<Record<string, string>>;
+  /** The options that set each delay, when known. */
+  readonly delayOptions: Readonly<Record<string, readonly string[]>>;
 }
 
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -89,10 +91,13 @@ export function toReadme(input: ReadmeInput): string {
     "",
     "## Delays",
     "",
-    "| delay | default |",
-    "| --- | --- |",
+    "| delay | default | set by |",
+    "| --- | --- | --- |",
   );
-  for (const d of chart.delays) out.push(`| ${code(d.name)} | ${d.value} |`);
+  for (const d of chart.delays) {
+    const options = (input.delayOptions[d.name] ?? []).map(code).join(", ");
+    out.push(`| ${code(d.name)} | ${d.value} | ${options} |`);
+  }
 
   out.push(
     "",

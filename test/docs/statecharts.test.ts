@@ -7,9 +7,15 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { connectionChart } from "../../scripts/statecharts/connection.js";
+import { createActor } from "xstate";
+import { connectionChart, DELAY_OPTIONS } from "../../scripts/statecharts/connection.js";
 import { generateStatecharts } from "../../scripts/statecharts/generate.js";
 import { overlaps } from "../../scripts/statecharts/svg.js";
+import { resolveOptions } from "../../src/client/options.js";
+import { connectionMachine } from "../../src/machines/connection.machine.js";
+import type { ConnectionContext } from "../../src/machines/connection.types.js";
+
+type DelayFn = (args: { context: ConnectionContext; event: { type: string } }) => number;
 
 const dir = fileURLToPath(new URL("../../docs/statecharts/", import.meta.url));
 
@@ -47,4 +53,30 @@ describe("docs/statecharts", () => {
     expect(rows).toHaveLength(chart.transitions.length);
     expect(await overlaps(chart)).toEqual([]);
   });
+});
+
+test("each delay's 'set by' option really sets it", () => {
+  // Evaluate each delay with the machine's own function on a context built from options
+  // where only that option was changed.
+  for (const [name, options] of Object.entries(DELAY_OPTIONS)) {
+    const patch: Record<string, Record<string, number> | number> = {};
+    for (const option of options) {
+      const [group, field] = option.split(".") as [string, string | undefined];
+      if (field === undefined) patch[group] = 7.5;
+      else patch[group] = { ...(patch[group] as Record<string, number>), [field]: 7.5 };
+    }
+    const resolved = resolveOptions({ endpoint: { host: "h", port: 1 }, ...patch });
+    const context = createActor(connectionMachine, {
+      input: {
+        endpoints: resolved.endpoints,
+        retry: resolved.retry,
+        timing: resolved.timing,
+        hasCredentialsProvider: true,
+      },
+    }).getSnapshot().context;
+    const delay = (connectionMachine.implementations.delays as Record<string, DelayFn>)[name];
+    // A backoff delay is drawn when a failure is counted: the policy is what the option sets.
+    const value = delay?.({ context, event: { type: "" } }) || context.retry.baseSeconds * 1000;
+    expect(value, name).toBe(7500);
+  }
 });

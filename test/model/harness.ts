@@ -17,13 +17,14 @@
 
 import type { AnyTransitionDefinition, InspectionEvent, StateValue } from "xstate";
 import { transitionKey } from "../../scripts/statecharts/chart.js";
+import { DELAY_OPTIONS } from "../../scripts/statecharts/connection.js";
 import { RealtimeClient } from "../../src/index.js";
 import { connectionStateOf } from "../../src/machines/connection.machine.js";
 import { TestBroker } from "../support/broker.js";
 import { waitFor } from "../support/wait.js";
 import { type Cause, causeOf, type World } from "./causes.js";
 import { FaultProxy, PacketType } from "./fault-proxy.js";
-import { eventName, type ModelPath, type ModelStep } from "./model-graph.js";
+import { chart, eventName, type ModelPath, type ModelStep } from "./model-graph.js";
 import type { Mosquitto } from "./mosquitto.js";
 
 /**
@@ -45,43 +46,32 @@ export interface Replay {
 
 const noop = () => {};
 
-/** Client options: the delays this path waits for short, the others long. */
-function clientTiming(path: ModelPath) {
+/**
+ * Client options: every delay this path waits for short, every other one long, each set
+ * through the option the diagrams' README names for it (`DELAY_OPTIONS`).
+ */
+function clientTiming(path: ModelPath): Record<string, Record<string, number> | number> {
   const used = new Set(
     path.steps.flatMap((s) => /^xstate\.after\.([^.]+)\./.exec(s.event.type)?.[1] ?? []),
   );
-  const t = (...names: string[]) => (names.some((n) => used.has(n)) ? SHORT_SECONDS : LONG_SECONDS);
-  const known = [
-    "RETRY_DELAY",
-    "AUTH_RETRY_DELAY",
-    "STABLE_CONNECTION",
-    "REFRESH_WAIT",
-    "CONNECT_TIMEOUT",
-    "RESTORE_TIMEOUT",
-    "REFRESH_TIMEOUT",
-    "CLOSE_TIMEOUT",
-    "PROBE_TIMEOUT",
-  ];
-  for (const name of used) {
-    if (!known.includes(name)) throw new Error(`no client option sets the delay ${name}`);
-  }
-  const backoff = t("RETRY_DELAY", "AUTH_RETRY_DELAY");
-  return {
-    retryBackoff: {
-      maxRetries: path.scenario.maxRetries,
-      baseSeconds: backoff,
-      ceilSeconds: backoff,
-      resetAfterSeconds: t("STABLE_CONNECTION"),
-    },
-    refreshWaitSeconds: t("REFRESH_WAIT"),
-    timeouts: {
-      connectSeconds: t("CONNECT_TIMEOUT"),
-      restoreSeconds: t("RESTORE_TIMEOUT"),
-      refreshSeconds: t("REFRESH_TIMEOUT"),
-      closeSeconds: t("CLOSE_TIMEOUT"),
-      probeSeconds: t("PROBE_TIMEOUT"),
-    },
+  const options: Record<string, Record<string, number> | number> = {
+    retryBackoff: { maxRetries: path.scenario.maxRetries },
   };
+  for (const { name } of chart.delays) {
+    const paths = DELAY_OPTIONS[name];
+    if (!paths) throw new Error(`no client option sets the delay ${name} (DELAY_OPTIONS)`);
+    const seconds = used.has(name) ? SHORT_SECONDS : LONG_SECONDS;
+    for (const option of paths) {
+      const [group, field] = option.split(".") as [string, string | undefined];
+      if (field === undefined) {
+        options[group] = Math.min(seconds, (options[group] as number | undefined) ?? seconds);
+        continue;
+      }
+      const nested = (options[group] ??= {}) as Record<string, number>;
+      nested[field] = Math.min(seconds, nested[field] ?? seconds);
+    }
+  }
+  return options;
 }
 
 const leaf = (value: StateValue): string =>

@@ -67,8 +67,9 @@ function clientTiming(path: ModelPath): Record<string, Record<string, number> | 
         options[group] = Math.min(seconds, (options[group] as number | undefined) ?? seconds);
         continue;
       }
-      const nested = (options[group] ??= {}) as Record<string, number>;
+      const nested = (options[group] ?? {}) as Record<string, number>;
       nested[field] = Math.min(seconds, nested[field] ?? seconds);
+      options[group] = nested;
     }
   }
   return options;

@@ -8,7 +8,7 @@
  * | `USER.*` | the API call: `connect()`, `disconnect()`, `updateEndpoint()` |
  * | `NET.OFFLINE` / `NET.ONLINE` / `PAGE.VISIBLE` | the `environment` watcher option reports `offline` / `online` / `visible` |
  * | `MQTT.CONNACK` | the proxy lets the held CONNECT through; the broker accepts it |
- * | `MQTT.REFUSED` (3.1.1) | aedes' `authenticate` hook refuses the CONNECT: 5 (token revoked), 2 (identifier rejected), 3 (server unavailable) |
+ * | `MQTT.REFUSED` (3.1.1) | aedes' `authenticate` hook refuses that CONNECT: 5 (its token revoked for that attempt), 2 (identifier rejected), 3 (server unavailable) |
  * | `MQTT.REFUSED` (5) | the proxy answers the CONNECT with a real MQTT 5 CONNACK: 0x87, 0x85, 0x88, or 0x9C with a Server Reference |
  * | `MQTT.DISCONNECT` (5) | the proxy writes a real MQTT 5 DISCONNECT: 0x87, 0x8E, 0x8B, or 0x9C with a Server Reference |
  * | `MQTT.CLOSED` | before CONNACK: the connection drops; after: aedes kicks the client (mosquitto: the connection drops); in `authFailed` / `closing`: the client's own close completing |

@@ -89,6 +89,7 @@ export class BrokerLink implements SessionLink {
   #disposed = false;
   #lastError: Error | undefined;
   #maximumPacketSize: number | undefined;
+  #connackProperties: IConnackPacket["properties"];
 
   constructor(
     endpoint: ResolvedEndpoint,
@@ -112,6 +113,13 @@ export class BrokerLink implements SessionLink {
       // timer only backs it up, well after.
       connectTimeout: connectTimeoutMs + 60_000,
     });
+    // A refused CONNACK reaches `error` without its packet: keep its properties (Server Reference).
+    this.#on(
+      "packetreceive",
+      (packet: { cmd: string; properties?: IConnackPacket["properties"] }) => {
+        if (packet.cmd === "connack") this.#connackProperties = packet.properties;
+      },
+    );
     this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
     this.#on("error", (error: Error) => this.#onError(error));
     this.#on("disconnect", (packet: IDisconnectPacket) => this.#onDisconnect(packet));
@@ -200,6 +208,10 @@ export class BrokerLink implements SessionLink {
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
     this.#client.end(true);
+    // mqtt.js ignores end(true) while a graceful end(false) still waits for in-flight
+    // acknowledgements (`disconnecting` is already set), which would leave the socket open
+    // after CLOSE_TIMEOUT: drop it here. Destroying an already closed stream does nothing.
+    this.#client.stream?.destroy();
   }
 
   /** Adds a listener and registers its removal; returns that removal. */
@@ -228,7 +240,8 @@ export class BrokerLink implements SessionLink {
     const code = (error as { code?: unknown }).code;
     // mqtt.js reports a refused CONNACK as an error carrying the numeric code, before `connect`.
     if (!this.#accepted && typeof code === "number") {
-      this.#listener.refused(classifyConnack(code, this.protocolVersion));
+      const reference = this.#connackProperties?.serverReference;
+      this.#listener.refused(classifyConnack(code, this.protocolVersion, reference));
       return;
     }
     this.#lastError = error;

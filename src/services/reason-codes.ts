@@ -106,8 +106,15 @@ export function reasonName(reasonCode: number, protocolVersion: number): string 
   return REASONS_V5[reasonCode] ?? `reason code 0x${reasonCode.toString(16)}`;
 }
 
-/** Classifies a refused CONNACK (return code ≠ 0). */
-export function classifyConnack(reasonCode: number, protocolVersion: number): Refusal {
+/**
+ * Classifies a refused CONNACK (return code ≠ 0). `serverReference` is the
+ * MQTT 5 CONNACK property (§3.2.2.3.16) that comes with 0x9C / 0x9D.
+ */
+export function classifyConnack(
+  reasonCode: number,
+  protocolVersion: number,
+  serverReference?: string,
+): Refusal {
   // An MQTT 5 CONNACK never carries 1..0x7F: such a code means a 3.1.1 broker answered
   // a v5 CONNECT in its own format (e.g. 1, unacceptable protocol version).
   if (protocolVersion < 5 || reasonCode < 0x80) {
@@ -117,12 +124,13 @@ export function classifyConnack(reasonCode: number, protocolVersion: number): Re
     ];
     return { source: "connack", reasonCode, reason, category };
   }
-  return {
+  const refusal: Refusal = {
     source: "connack",
     reasonCode,
     reason: reasonName(reasonCode, 5),
     category: v5(reasonCode, FATAL_CONNACK_V5),
   };
+  return serverReference ? { ...refusal, serverReference } : refusal;
 }
 
 /** Classifies a DISCONNECT packet sent by the server (MQTT 5 only). */

@@ -119,3 +119,24 @@ for (const state of Object.keys(scenarios) as ConnectionState[]) {
     expect(changes).toEqual([]);
   });
 }
+
+test("disconnect() with a publish the broker never acknowledges: the socket is gone after closeSeconds", async () => {
+  // Found by the model-based replay (closing → after CLOSE_TIMEOUT → idle): mqtt.js ignores
+  // end(true) while a graceful end(false) still waits for acknowledgements.
+  const silent = await TestBroker.start();
+  silent.aedes.authorizePublish = () => {}; // never answers: no PUBACK
+  try {
+    const client = new RealtimeClient({
+      endpoint: { host: "127.0.0.1", port: silent.tcpPort, clientId: "unacked" },
+      timeouts: { closeSeconds: 0.2 },
+    });
+    await client.connect();
+    client.publish("t/unacked", "x", { qos: 1 }).catch(() => {});
+    await waitFor(() => silent.published.length > 0 || client.pendingPublishes === 1, 2000);
+    await client.disconnect();
+    expect(client.state).toBe("idle");
+    await waitFor(() => !silent.clientIds().includes("unacked"), 2000, "the socket to close");
+  } finally {
+    await silent.close();
+  }
+});

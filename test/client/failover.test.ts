@@ -109,3 +109,54 @@ test("platform signals from an environment watcher: offline drops at once, onlin
   await client.disconnect();
   expect(watching).toBe(0);
 });
+
+test("an MQTT 5 CONNACK 'use another server' reports its Server Reference (MQTT 5 §3.2.2.3.16)", async () => {
+  // Found by the model-based replay: the machine follows a Server Reference on MQTT.REFUSED,
+  // but the adapter dropped the property from refused CONNACKs. A server that answers every
+  // CONNECT with a real CONNACK 0x9C carrying one:
+  const { createServer } = await import("node:net");
+  const mqttPacket = (await import("mqtt-packet")).default;
+  const server = createServer((socket) => {
+    socket.once("data", () => {
+      socket.end(
+        mqttPacket.generate(
+          {
+            cmd: "connack",
+            sessionPresent: false,
+            reasonCode: 0x9c,
+            properties: { serverReference: "other.example.com:1884" },
+          },
+          { protocolVersion: 5 },
+        ),
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const refusals: { reasonCode: number; category: string; serverReference?: string }[] = [];
+  const link = new BrokerLink(
+    resolveEndpoint({ host: "127.0.0.1", port }, "endpoint", "redirected"),
+    { protocolVersion: 5 },
+    5000,
+    {
+      accepted: () => {},
+      refused: (refusal) => refusals.push(refusal),
+      serverDisconnect: () => {},
+      closed: () => {},
+      pong: () => {},
+      message: () => {},
+    },
+  );
+  try {
+    link.open();
+    await waitFor(() => refusals.length === 1, 2000, "the refusal");
+    expect(refusals[0]).toMatchObject({
+      reasonCode: 0x9c,
+      category: "redirect",
+      serverReference: "other.example.com:1884",
+    });
+  } finally {
+    link.dispose();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

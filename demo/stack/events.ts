@@ -41,6 +41,13 @@ export type StackEvent =
       readonly reason: "expired" | "revoked";
     }
   | {
+      /** aedes closed a connection over an error (protocol violation, refused publish…). */
+      readonly type: "broker.client-error";
+      readonly at: number;
+      readonly clientId: string;
+      readonly message: string;
+    }
+  | {
       readonly type: "broker.denied";
       readonly at: number;
       readonly clientId: string;

@@ -23,6 +23,7 @@ import {
   STACK_HOST,
   type StackOptions,
 } from "./options.js";
+import { patchSessionReplay } from "./session-replay.js";
 import { startTokenServer, type TokenIssuer, type TokenResponse } from "./token-server.js";
 import { type IssuedToken, TokenAuthority } from "./tokens.js";
 
@@ -81,11 +82,22 @@ export async function startStack(stackOptions: StackOptions = {}): Promise<Stack
   const gate = new JwtGate(authority, counters, emit);
 
   const aedes = await Aedes.createBroker();
+  patchSessionReplay(aedes);
   gate.install(aedes);
   aedes.on("subscribe", (_subscriptions, client) => {
     counters.subscribePackets += 1;
     counters.subscribePacketsByClient[client.id] =
       (counters.subscribePacketsByClient[client.id] ?? 0) + 1;
+  });
+  aedes.on("clientError", (client, error) => {
+    // A refused CONNECT is reported as broker.refused already.
+    if ("errorCode" in error) return;
+    emit({
+      type: "broker.client-error",
+      at: Date.now(),
+      clientId: client.id,
+      message: error.message,
+    });
   });
   const listening = await listen(aedes, STACK_HOST);
 

@@ -49,6 +49,8 @@ export interface IssueTokenOptions {
 
 export interface Stack {
   readonly options: ResolvedStackOptions;
+  /** The aedes instance, for tests that need the broker's own events or to publish as the broker. */
+  readonly broker: Aedes;
   readonly host: string;
   readonly tcpPort: number;
   readonly wsPort: number;
@@ -90,8 +92,9 @@ export async function startStack(stackOptions: StackOptions = {}): Promise<Stack
       (counters.subscribePacketsByClient[client.id] ?? 0) + 1;
   });
   aedes.on("clientError", (client, error) => {
-    // A refused CONNECT is reported as broker.refused already.
-    if ("errorCode" in error) return;
+    // A refused CONNECT is reported as broker.refused already; errors of a
+    // connection already closing (writes cut short by a kick) say nothing new.
+    if ("errorCode" in error || client.closed) return;
     emit({
       type: "broker.client-error",
       at: Date.now(),
@@ -133,6 +136,7 @@ export async function startStack(stackOptions: StackOptions = {}): Promise<Stack
   let stopped: Promise<void> | undefined;
   return {
     options,
+    broker: aedes,
     host: STACK_HOST,
     tcpPort: listening.tcpPort,
     wsPort: listening.wsPort,

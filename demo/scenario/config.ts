@@ -19,6 +19,13 @@ export interface DemoConfig {
   readonly jitter: Jitter;
   /** Which broker listener the token endpoint sends clients to. */
   readonly transport: Transport;
+  /**
+   * How long the token endpoint takes to answer, in milliseconds, as a real
+   * backend over a real network would. Refreshes that overlap it share one
+   * request; at 0 (loopback, no work) the window is a few milliseconds and
+   * viewers refused a few milliseconds apart may each make their own.
+   */
+  readonly tokenLatencyMs: number;
 }
 
 export const DEFAULT_CONFIG: DemoConfig = {
@@ -28,6 +35,7 @@ export const DEFAULT_CONFIG: DemoConfig = {
   rate: 20,
   jitter: "none",
   transport: "tcp",
+  tokenLatencyMs: 100,
 };
 
 /**

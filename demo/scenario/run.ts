@@ -69,7 +69,10 @@ async function run(
   sink: DemoSink,
   stopRequested: Promise<"signal">,
 ): Promise<Summary> {
-  const stack = await startStack({ ttlSeconds: config.ttlSeconds });
+  const stack = await startStack({
+    ttlSeconds: config.ttlSeconds,
+    tokenLatencyMs: config.tokenLatencyMs,
+  });
   const stopFollowing = stack.on(sink);
   const names = Array.from({ length: config.clients }, (_, i) => `viewer-${i + 1}`);
   const ledger = new Ledger(names);

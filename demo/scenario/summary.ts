@@ -11,6 +11,7 @@ import type { Ledger, MessageTotals } from "./ledger.js";
 import type { RecoveryTracker } from "./recovery.js";
 
 export interface ClientSummary {
+  readonly role: "viewer" | "publisher";
   readonly refreshes: number;
   readonly authFailures: number;
   /** Beyond the 2 s wait, from the auth failure to restored subscriptions. */
@@ -73,12 +74,13 @@ export function summarize(input: SummaryInput): Summary {
   });
   for (const [name, tracker] of input.viewers) {
     clients[name] = {
+      role: "viewer",
       ...describe(tracker),
       lost: ledger.missing(name),
       lostSeqs: ledger.missingSeqs(name),
     };
   }
-  clients[input.publisher.name] = describe(input.publisher.tracker);
+  clients[input.publisher.name] = { role: "publisher", ...describe(input.publisher.tracker) };
 
   const trackers = [...input.viewers.values(), input.publisher.tracker];
   const viewerRefreshCalls = [...input.viewers.values()].reduce((n, t) => n + t.refreshes, 0);

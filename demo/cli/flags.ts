@@ -101,7 +101,7 @@ export function parseFlags(argv: readonly string[]): Command {
     }));
   } catch (error) {
     // node:util's messages name the flag ("Unknown option '--tll'"); keep them, drop its hint about "--".
-    throw new UsageError((error as Error).message.replace(/\. To specify .*$/s, ""));
+    throw new UsageError((error as Error).message.replace(/\. To specify a positional .*$/s, ""));
   }
   if (values.help) return { kind: "help" };
   const text = (name: string) => values[name] as string | undefined;

@@ -39,10 +39,10 @@ export function summaryLines(summary: Summary, p: Palette): string[] {
   return [
     "",
     p.bold(
-      `Summary: ${duration(summary.durationMs)} of publishing, tokens living ${config.ttlSeconds} s, ${plural(viewers.length, "viewer")}`,
+      `Summary: ${duration(summary.durationMs)} of publishing (+${duration(summary.drainMs)} for queued messages to arrive), tokens living ${config.ttlSeconds} s, ${plural(viewers.length, "viewer")}`,
     ),
     `${label("refresh cycles")}${summary.refreshCycles} (${perViewer}${publisher ? `; ${publisher[0]} ${publisher[1].refreshes}` : ""})`,
-    `${label("token requests")}${tokenRequests.total}: viewer ${viewerRequests} = 1 initial + ${tokenRequests.viewerRefreshes} refreshes${dedup}; ${publisherRequests}`,
+    `${label("token requests")}${tokenRequests.total}: viewer ${viewerRequests} = 1 initial + ${plural(tokenRequests.viewerRefreshes, "refresh", "refreshes")}${dedup}; ${publisherRequests}`,
     `${label("messages")}published ${messages.published} (acked ${messages.acked}${messages.failed ? `, ${p.red(`failed ${messages.failed}`)}` : ""}) · received ${messages.received}/${expected} · ${lostLine} · duplicated ${messages.duplicated} · out of order ${messages.late}`,
     `${label("worst recovery")}${duration(summary.worstRecoveryMs)} beyond the 2 s wait (auth failure → subscriptions restored) · longest offline ${duration(summary.worstOfflineMs)}`,
     `${label("broker")}${plural(broker.connects, "connection")} accepted · ${broker.refusals} refused · ${broker.kicks} closed at token expiry · ${plural(broker.subscribePackets, "SUBSCRIBE packet")}`,

@@ -137,9 +137,14 @@ export class TimelineFormatter {
 
   #restored(event: Extract<DemoEvent, { type: "client.restored" }>): string {
     const p = this.#p;
-    const what = event.sessionPresent
-      ? `restored: session kept by the broker (sessionPresent), ${plural(event.filters, "filter")} re-sent in ${plural(event.packets, "SUBSCRIBE packet")}`
-      : `restored ${plural(event.filters, "filter")} in ${plural(event.packets, "SUBSCRIBE packet")}`;
+    const sent = `${plural(event.filters, "filter")} in ${plural(event.packets, "SUBSCRIBE packet")}`;
+    let what = `restored ${sent}`;
+    if (event.sessionPresent)
+      what =
+        event.filters === 0
+          ? "restored: the broker kept the session (sessionPresent), nothing to re-subscribe"
+          : `restored: the broker kept the session (sessionPresent), re-sent ${sent}`;
+    else if (event.filters === 0) what = "restored: no subscriptions to restore";
     const parts = [p.green(what)];
     if (event.rejected > 0) parts.push(p.red(`${event.rejected} refused`));
     if (event.recoveryMs !== undefined)

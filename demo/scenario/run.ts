@@ -140,19 +140,20 @@ async function run(
         : new Promise<never>(() => {});
     const reason = await Promise.race([durationUp, stopRequested]);
     publisher.stopPublishing();
+    const stoppedAt = Date.now();
     sink({ type: "demo.stopping", at: Date.now(), reason, lastSeq: ledger.lastSent });
 
-    const drainStart = Date.now();
     await publisher.settled(DRAIN_TIMEOUT_MS);
     await until(
       () => ledger.totalMissing() === 0,
-      Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - drainStart)),
+      Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - stoppedAt)),
     );
     clearInterval(meter);
 
     const summary = summarize({
       config,
-      durationMs: Date.now() - startedAt,
+      durationMs: stoppedAt - startedAt,
+      drainMs: Date.now() - stoppedAt,
       viewers: trackers,
       publisher: { name: "publisher", tracker: publisherTracker },
       viewerUser: VIEWER_USER,

@@ -27,8 +27,10 @@ export interface Summary {
   /** Nothing was lost. */
   readonly ok: boolean;
   readonly config: DemoConfig;
-  /** From the start of publishing to the end of the run. */
+  /** From the first publish to the last (`--duration`, or until Ctrl-C). */
   readonly durationMs: number;
+  /** After publishing stopped, until every queued message had arrived (or the drain timed out). */
+  readonly drainMs: number;
   /** Refreshes of the viewer that refreshed most. */
   readonly refreshCycles: number;
   readonly tokenRequests: {
@@ -55,6 +57,7 @@ export interface Summary {
 export interface SummaryInput {
   readonly config: DemoConfig;
   readonly durationMs: number;
+  readonly drainMs: number;
   readonly viewers: ReadonlyMap<string, RecoveryTracker>;
   readonly publisher: { readonly name: string; readonly tracker: RecoveryTracker };
   /** The stack user whose token requests the viewers' shared RemoteCredentials makes. */
@@ -89,6 +92,7 @@ export function summarize(input: SummaryInput): Summary {
     ok: messages.lost === 0,
     config: input.config,
     durationMs: input.durationMs,
+    drainMs: input.drainMs,
     refreshCycles: Math.max(0, ...[...input.viewers.values()].map((t) => t.refreshes)),
     tokenRequests: {
       total: counters.tokenRequests,

@@ -41,6 +41,8 @@ Options:
   --transport <kind>    broker listener: tcp or ws (default ${DEFAULT_CONFIG.transport})
   --token-latency <ms>  how long the token endpoint takes to answer, like a real
                         backend; overlapping refreshes share one request (default ${DEFAULT_CONFIG.tokenLatencyMs})
+  --clean               clean sessions instead of persistent ones: every reconnection
+                        re-subscribes, and what was published meanwhile is lost
   --json                one JSON event per line instead of the timeline
   -h, --help            show this help
 
@@ -95,6 +97,7 @@ export function parseFlags(argv: readonly string[]): Command {
         jitter: { type: "string" },
         transport: { type: "string" },
         "token-latency": { type: "string" },
+        clean: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -139,6 +142,7 @@ export function parseFlags(argv: readonly string[]): Command {
       max: 5000,
       integer: false,
     }),
+    cleanSession: values.clean === true,
   };
   return { kind: "run", config, json: values.json === true };
 }

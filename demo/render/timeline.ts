@@ -5,7 +5,7 @@
  */
 
 import type { ConnectionState } from "@armaanjain/courier-web-sdk";
-import { PUBLISHER_USER, VIEWER_USER } from "../scenario/config.js";
+import { PUBLISHER_TTL_FACTOR, PUBLISHER_USER, VIEWER_USER } from "../scenario/config.js";
 import type { DemoEvent } from "../scenario/events.js";
 import type { StackEvent } from "../stack/index.js";
 import type { Palette, Style } from "./colour.js";
@@ -110,11 +110,11 @@ export class TimelineFormatter {
     const until = config.durationSeconds > 0 ? `for ${config.durationSeconds} s` : "until Ctrl-C";
     return [
       p.bold(
-        `courier demo: tokens live ${config.ttlSeconds} s · ${plural(config.clients, "viewer")} share one RemoteCredentials · publisher sends ${config.rate} msg/s at QoS 1 · ${until}`,
+        `courier demo: tokens live ${config.ttlSeconds} s · ${plural(config.clients, "viewer")} share one RemoteCredentials · publisher sends ${config.rate} msg/s at QoS 1 (its tokens live ${config.ttlSeconds * PUBLISHER_TTL_FACTOR} s) · ${until}`,
       ),
       `  broker   ${event.brokerUrl}  (JWT signature and exp checked, topic grants enforced, expired sessions closed)`,
       `  tokens   ${event.tokenUrl}  (answers in ${config.tokenLatencyMs} ms)`,
-      `  viewers  ${event.viewers.join(", ")} subscribed to ${event.filters.join(", ")} (QoS 1, clean: false)`,
+      `  viewers  ${event.viewers.join(", ")} subscribed to ${event.filters.join(", ")} (QoS 1, clean: ${config.cleanSession})`,
       `  jitter   ${config.jitter}   transport ${config.transport}`,
       "",
     ];

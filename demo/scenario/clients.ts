@@ -53,8 +53,8 @@ export function clientFor(
       // (with the default 10 s, short-lived tokens would climb it every cycle).
       resetAfterSeconds: 0.5,
     },
-    // The broker keeps the session and queues QoS 1 messages while the client is away.
-    mqtt: { clean: false },
+    // A persistent session: the broker queues QoS 1 messages while the client is away.
+    mqtt: { clean: config.cleanSession },
     environment: false,
   };
   return new RealtimeClient(options);

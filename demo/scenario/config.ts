@@ -26,6 +26,12 @@ export interface DemoConfig {
    * viewers refused a few milliseconds apart may each make their own.
    */
   readonly tokenLatencyMs: number;
+  /**
+   * Clean sessions instead of persistent ones: every reconnection
+   * re-subscribes, and what was published meanwhile is lost (exit code 1).
+   * Shows why the demo's default keeps the session.
+   */
+  readonly cleanSession: boolean;
 }
 
 export const DEFAULT_CONFIG: DemoConfig = {
@@ -36,6 +42,7 @@ export const DEFAULT_CONFIG: DemoConfig = {
   jitter: "none",
   transport: "tcp",
   tokenLatencyMs: 100,
+  cleanSession: false,
 };
 
 /**
@@ -45,6 +52,13 @@ export const DEFAULT_CONFIG: DemoConfig = {
 export const MIN_TTL_SECONDS = 3;
 export const MAX_CLIENTS = 50;
 export const MAX_RATE = 500;
+
+/**
+ * The publisher's tokens live this much longer than the viewers': it is
+ * another service with its own credentials, so its expiries fall at other
+ * times, and the broker has to queue messages for viewers while they refresh.
+ */
+export const PUBLISHER_TTL_FACTOR = 1.5;
 
 /** The page's "Wait 2 seconds" (the SDK's default `refreshWaitSeconds`). */
 export const REFRESH_WAIT_MS = 2000;

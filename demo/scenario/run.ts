@@ -8,7 +8,14 @@
 
 import { startStack } from "../stack/index.js";
 import { clientFor, credentialsFor, watchClient } from "./clients.js";
-import { type DemoConfig, PUBLISHER_USER, REFRESH_WAIT_MS, TOPICS, VIEWER_USER } from "./config.js";
+import {
+  type DemoConfig,
+  PUBLISHER_TTL_FACTOR,
+  PUBLISHER_USER,
+  REFRESH_WAIT_MS,
+  TOPICS,
+  VIEWER_USER,
+} from "./config.js";
 import type { DemoSink } from "./events.js";
 import { Ledger } from "./ledger.js";
 import { Publisher } from "./publisher.js";
@@ -24,6 +31,11 @@ const START_TIMEOUT_MS = 20_000;
  */
 const DRAIN_TIMEOUT_MS = 15_000;
 const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Every viewer connected and nothing arriving for this long: what is still
+ * missing is not coming (a session the broker did not keep).
+ */
+const QUIET_MS = 1_500;
 
 export interface DemoRun {
   /** The summary, once the run has drained and shut down. */
@@ -71,6 +83,7 @@ async function run(
 ): Promise<Summary> {
   const stack = await startStack({
     ttlSeconds: config.ttlSeconds,
+    ttlSecondsByUser: { [PUBLISHER_USER]: config.ttlSeconds * PUBLISHER_TTL_FACTOR },
     tokenLatencyMs: config.tokenLatencyMs,
   });
   const stopFollowing = stack.on(sink);
@@ -144,10 +157,13 @@ async function run(
     sink({ type: "demo.stopping", at: Date.now(), reason, lastSeq: ledger.lastSent });
 
     await publisher.settled(DRAIN_TIMEOUT_MS);
-    await until(
-      () => ledger.totalMissing() === 0,
-      Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - stoppedAt)),
-    );
+    const settled = () => {
+      if (ledger.totalMissing() === 0) return true;
+      const connected = viewers.every((v) => v.client.state === "connected");
+      const last = Math.max(stoppedAt, ...viewers.map((v) => v.lastReceivedAt ?? 0));
+      return connected && Date.now() - last > QUIET_MS;
+    };
+    await until(settled, Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - stoppedAt)));
     clearInterval(meter);
 
     const summary = summarize({

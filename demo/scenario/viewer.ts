@@ -36,6 +36,11 @@ export class Viewer {
     this.#silenceMs = Math.max(1000, 3000 / rate);
   }
 
+  /** When the last message arrived (epoch ms), if any did. */
+  get lastReceivedAt(): number | undefined {
+    return this.#lastAt;
+  }
+
   /** Subscribes to every filter (tracked before connecting, restored by the first CONNACK) and connects. */
   async start(): Promise<void> {
     const subscribed = TOPICS.map(({ filter }) =>

@@ -41,7 +41,7 @@ export { TOKEN_PATH, type TokenResponse } from "./token-server.js";
 export type { IssuedToken, TokenClaims, TokenRejection } from "./tokens.js";
 
 export interface IssueTokenOptions {
-  /** @default the stack's `ttlSeconds`; negative gives an already expired token */
+  /** @default the user's lifetime from the stack's options; negative gives an already expired token */
   ttlSeconds?: number;
   /** @default the user's grants from the stack's `users` */
   grants?: Grants;
@@ -107,7 +107,8 @@ export async function startStack(stackOptions: StackOptions = {}): Promise<Stack
   const issueToken = (userId: string, issue: IssueTokenOptions = {}) => {
     const grants = issue.grants ?? options.users[userId];
     if (!grants) throw new Error(`unknown user "${userId}": pass grants`);
-    return authority.issue(userId, grants, issue.ttlSeconds ?? options.ttlSeconds);
+    const ttl = issue.ttlSeconds ?? options.ttlSecondsByUser[userId] ?? options.ttlSeconds;
+    return authority.issue(userId, grants, ttl);
   };
   const issuer: TokenIssuer = async (request) => {
     const userId = request.user ?? options.defaultUser;

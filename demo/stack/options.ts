@@ -11,6 +11,8 @@ export type Transport = "tcp" | "ws";
 export interface StackOptions {
   /** Lifetime of the tokens the endpoint issues, in seconds. @default 10 */
   ttlSeconds?: number;
+  /** Lifetimes for some users that differ from `ttlSeconds`, in seconds. @default {} */
+  ttlSecondsByUser?: Readonly<Record<string, number>>;
   /**
    * Users the token endpoint issues tokens to (`?user=`), and what their
    * tokens grant. @default DEFAULT_USERS
@@ -29,6 +31,7 @@ export interface StackOptions {
 
 export interface ResolvedStackOptions {
   readonly ttlSeconds: number;
+  readonly ttlSecondsByUser: Readonly<Record<string, number>>;
   readonly users: Readonly<Record<string, Grants>>;
   readonly defaultUser: string;
   readonly defaultTransport: Transport;
@@ -53,6 +56,11 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
   const ttlSeconds = options.ttlSeconds ?? 10;
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0)
     throw new StackOptionsError(`ttlSeconds must be a positive number, got ${ttlSeconds}`);
+  const ttlSecondsByUser = options.ttlSecondsByUser ?? {};
+  for (const [user, ttl] of Object.entries(ttlSecondsByUser)) {
+    if (!Number.isFinite(ttl) || ttl <= 0)
+      throw new StackOptionsError(`ttlSecondsByUser.${user} must be a positive number, got ${ttl}`);
+  }
   const users = options.users ?? DEFAULT_USERS;
   const defaultUser = options.defaultUser ?? "viewer";
   if (!(defaultUser in users))
@@ -62,6 +70,7 @@ export function resolveStackOptions(options: StackOptions = {}): ResolvedStackOp
     throw new StackOptionsError(`tokenLatencyMs must be 0 or more, got ${tokenLatencyMs}`);
   return {
     ttlSeconds,
+    ttlSecondsByUser,
     users,
     defaultUser,
     defaultTransport: options.defaultTransport ?? "tcp",

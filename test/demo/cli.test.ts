@@ -23,6 +23,7 @@ describe("parseFlags", () => {
         "ws",
         "--token-latency",
         "0",
+        "--clean",
         "--json",
       ]),
     ).toEqual({
@@ -36,6 +37,7 @@ describe("parseFlags", () => {
         jitter: "full",
         transport: "ws",
         tokenLatencyMs: 0,
+        cleanSession: true,
       },
     });
     expect(parseFlags(["-h"])).toEqual({ kind: "help" });

@@ -52,7 +52,8 @@ describe("npm run demo -- --ttl 3 --duration 12 --clients 3 --json", () => {
     expect(of("broker.refused").every((e) => e.returnCode === 5 && e.reason === "expired")).toBe(
       true,
     );
-    expect(of("broker.kicked").length).toBeGreaterThanOrEqual(2 * (VIEWERS.length + 1));
+    const viewerKicks = of("broker.kicked").filter((e) => VIEWERS.includes(e.clientId));
+    expect(viewerKicks.length).toBeGreaterThanOrEqual(2 * VIEWERS.length);
 
     // Nothing lost, by the summary and by the stream of restores.
     const summary = events.at(-1) as Of<"demo.summary">;
@@ -77,6 +78,30 @@ describe("npm run demo -- --ttl 3 --duration 12 --clients 3 --json", () => {
     for (const restore of afterRefresh)
       expect(restore).toMatchObject({ sessionPresent: true, filters: 0, packets: 0 });
   }, 90_000);
+});
+
+describe("npm run demo -- --clean (sessions not kept)", () => {
+  test("loses what was published while the viewer refreshed, says so, and exits 1", async () => {
+    const { code, stdout } = await runDemoProcess(
+      ["--ttl", "3", "--duration", "5", "--clients", "1", "--clean", "--json"],
+      60_000,
+    );
+    const events = stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as DemoEvent);
+    const summary = events.at(-1) as Of<"demo.summary">;
+    expect(code).toBe(1);
+    expect(summary.ok).toBe(false);
+    expect(summary.messages.lost).toBeGreaterThan(0);
+    expect(summary.clients["viewer-1"]?.lostSeqs?.length).toBeGreaterThan(0);
+    // Without a kept session, the SDK re-subscribes every tracked filter, in one packet.
+    const restores = events.filter(
+      (e): e is Of<"client.restored"> => e.type === "client.restored" && e.client === "viewer-1",
+    );
+    expect(restores.at(-1)).toMatchObject({ sessionPresent: false, filters: 3, packets: 1 });
+    expect(restores.at(-1)?.recoveryMs).toBeDefined();
+  }, 60_000);
 });
 
 describe("flags", () => {

@@ -134,18 +134,7 @@ async function run(
 
     const startedAt = Date.now();
     publisher.start(config.rate);
-    let receivedBefore = 0;
-    meter = setInterval(() => {
-      const { received } = ledger.totals();
-      sink({
-        type: "messages.rate",
-        at: Date.now(),
-        published: publisher.takeCount(),
-        received: received - receivedBefore,
-        missing: ledger.totalMissing(),
-      });
-      receivedBefore = received;
-    }, 1000);
+    meter = startMeter(ledger, publisher, sink);
 
     const durationUp =
       config.durationSeconds > 0
@@ -156,14 +145,7 @@ async function run(
     const stoppedAt = Date.now();
     sink({ type: "demo.stopping", at: Date.now(), reason, lastSeq: ledger.lastSent });
 
-    await publisher.settled(DRAIN_TIMEOUT_MS);
-    const settled = () => {
-      if (ledger.totalMissing() === 0) return true;
-      const connected = viewers.every((v) => v.client.state === "connected");
-      const last = Math.max(stoppedAt, ...viewers.map((v) => v.lastReceivedAt ?? 0));
-      return connected && Date.now() - last > QUIET_MS;
-    };
-    await until(settled, Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - stoppedAt)));
+    await drain(publisher, viewers, ledger, stoppedAt);
     clearInterval(meter);
 
     const summary = summarize({
@@ -185,6 +167,43 @@ async function run(
     stopFollowing();
     await stack.stop();
   }
+}
+
+/** Reports messages per second, once a second. */
+function startMeter(ledger: Ledger, publisher: Publisher, sink: DemoSink): NodeJS.Timeout {
+  let receivedBefore = 0;
+  return setInterval(() => {
+    const { received } = ledger.totals();
+    sink({
+      type: "messages.rate",
+      at: Date.now(),
+      published: publisher.takeCount(),
+      received: received - receivedBefore,
+      missing: ledger.totalMissing(),
+    });
+    receivedBefore = received;
+  }, 1000);
+}
+
+/**
+ * Waits for every publish to be acknowledged and every viewer to have every
+ * message; gives up once every viewer is connected and nothing has arrived
+ * for a while (the rest is not coming), or after `DRAIN_TIMEOUT_MS`.
+ */
+async function drain(
+  publisher: Publisher,
+  viewers: readonly Viewer[],
+  ledger: Ledger,
+  stoppedAt: number,
+): Promise<void> {
+  await publisher.settled(DRAIN_TIMEOUT_MS);
+  const settled = () => {
+    if (ledger.totalMissing() === 0) return true;
+    const connected = viewers.every((v) => v.client.state === "connected");
+    const last = Math.max(stoppedAt, ...viewers.map((v) => v.lastReceivedAt ?? 0));
+    return connected && Date.now() - last > QUIET_MS;
+  };
+  await until(settled, Math.max(0, DRAIN_TIMEOUT_MS - (Date.now() - stoppedAt)));
 }
 
 async function closeAll(clients: readonly { disconnect(): Promise<void> }[]): Promise<void> {

@@ -22,6 +22,7 @@ import {
   resolveStackOptions,
   STACK_HOST,
   type StackOptions,
+  StackOptionsError,
 } from "./options.js";
 import { patchSessionReplay } from "./session-replay.js";
 import { startTokenServer, type TokenIssuer, type TokenResponse } from "./token-server.js";
@@ -106,7 +107,7 @@ export async function startStack(stackOptions: StackOptions = {}): Promise<Stack
 
   const issueToken = (userId: string, issue: IssueTokenOptions = {}) => {
     const grants = issue.grants ?? options.users[userId];
-    if (!grants) throw new Error(`unknown user "${userId}": pass grants`);
+    if (!grants) throw new StackOptionsError(`unknown user "${userId}": pass grants`);
     const ttl = issue.ttlSeconds ?? options.ttlSecondsByUser[userId] ?? options.ttlSeconds;
     return authority.issue(userId, grants, ttl);
   };

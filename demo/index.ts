@@ -37,6 +37,7 @@ async function main(argv: readonly string[]): Promise<number> {
     : new TerminalRenderer(out, {
         colour: useColour({ isTTY: out.isTTY === true, env: process.env }),
         live: out.isTTY === true,
+        columns: () => out.columns ?? 80,
       });
   const sink: (event: DemoEvent) => void = terminal
     ? (event) => terminal.event(event)

@@ -17,9 +17,21 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point.
+const ANSI = /\u001b\[[0-9;]*m/g;
+
 /** Pads to `width` visible characters (ANSI colour codes take no room on screen). */
 export function pad(text: string, width: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point.
-  const visible = text.replace(/\u001b\[[0-9;]*m/g, "").length;
+  const visible = text.replace(ANSI, "").length;
   return visible >= width ? text : text + " ".repeat(width - visible);
+}
+
+/**
+ * A line that must not wrap (it is rewritten in place): as it is when it
+ * fits in `columns`, else cut, without its colours.
+ */
+export function fitWidth(text: string, columns: number): string {
+  const plain = text.replace(ANSI, "");
+  if (plain.length < columns) return text;
+  return `${plain.slice(0, Math.max(0, columns - 2))}…`;
 }

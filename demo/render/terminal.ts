@@ -6,6 +6,7 @@
 
 import type { DemoEvent } from "../scenario/events.js";
 import { palette } from "./colour.js";
+import { fitWidth } from "./format.js";
 import { summaryLines } from "./summary-text.js";
 import { TimelineFormatter } from "./timeline.js";
 
@@ -22,13 +23,18 @@ export class TerminalRenderer {
   readonly #live: boolean;
   readonly #formatter: TimelineFormatter;
   readonly #palette: ReturnType<typeof palette>;
+  readonly #columns: () => number;
   #status = "";
   #rates = 0;
 
-  /** `live`: the output is a terminal whose last line can be rewritten. */
-  constructor(out: Output, options: { colour: boolean; live: boolean }) {
+  /**
+   * `live`: the output is a terminal whose last line can be rewritten;
+   * `columns` is its width (the status line must not wrap).
+   */
+  constructor(out: Output, options: { colour: boolean; live: boolean; columns?: () => number }) {
     this.#out = out;
     this.#live = options.live;
+    this.#columns = options.columns ?? (() => Number.POSITIVE_INFINITY);
     this.#palette = palette(options.colour);
     this.#formatter = new TimelineFormatter(this.#palette);
   }
@@ -38,8 +44,8 @@ export class TerminalRenderer {
       const line = this.#formatter.rate(event);
       this.#rates += 1;
       if (this.#live) {
-        this.#status = line;
-        this.#out.write(`${CLEAR_LINE}${line}`);
+        this.#status = fitWidth(line, this.#columns());
+        this.#out.write(`${CLEAR_LINE}${this.#status}`);
       } else if (this.#rates % PLAIN_RATE_EVERY === 0) {
         this.#out.write(`${line}\n`);
       }

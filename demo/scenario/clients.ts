@@ -55,7 +55,6 @@ export function clientFor(
     },
     // A persistent session: the broker queues QoS 1 messages while the client is away.
     mqtt: { clean: config.cleanSession },
-    environment: false,
   };
   return new RealtimeClient(options);
 }

@@ -85,6 +85,25 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly maxRetries: number;
 }
 
+/** The timing `RealtimeClient` uses unless told otherwise (the page's 2 s wait among them). */
+export const DEFAULT_TIMING: ConnectionTiming = {
+  refreshWaitMs: 2000,
+  connectTimeoutMs: 30_000,
+  restoreTimeoutMs: 30_000,
+  refreshTimeoutMs: 30_000,
+  closeTimeoutMs: 5000,
+  stableAfterMs: 10_000,
+  probeTimeoutMs: 5000,
+};
+
+/** The page's backoff: 1 s → 2 s → 4 s → … → 60 s → 60 s, no jitter, never giving up. */
+export const DEFAULT_RETRY: RetryPolicy = {
+  baseSeconds: 1,
+  ceilSeconds: 60,
+  jitter: "none",
+  maxRetries: Number.POSITIVE_INFINITY,
+};
+
 export interface ConnectionContext {
   /** Where to connect, in failover order (one entry unless `endpoint` was given as a list). */
   readonly endpoints: readonly ResolvedEndpoint[];

@@ -8,7 +8,12 @@ import { describe, expect, test } from "vitest";
 import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
-import type { ConnectionEvent, ConnectionInput } from "../../src/machines/connection.types.js";
+import {
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_RETRY,
+  DEFAULT_TIMING,
+} from "../../src/machines/connection.types.js";
 import type { ResolvedEndpoint } from "../../src/services/endpoint.js";
 import { classifyConnack, classifyDisconnect } from "../../src/services/reason-codes.js";
 import { Secret } from "../../src/services/secret.js";
@@ -23,26 +28,11 @@ const endpoint: ResolvedEndpoint = {
   clientId: "m1",
 };
 
-const timing = {
-  refreshWaitMs: 2000,
-  connectTimeoutMs: 30_000,
-  restoreTimeoutMs: 30_000,
-  refreshTimeoutMs: 30_000,
-  closeTimeoutMs: 5000,
-  stableAfterMs: 10_000,
-  probeTimeoutMs: 5000,
-};
-
 function input(overrides: Partial<ConnectionInput> = {}): ConnectionInput {
   return {
     endpoints: [endpoint],
-    retry: {
-      baseSeconds: 1,
-      ceilSeconds: 60,
-      jitter: "none",
-      maxRetries: Number.POSITIVE_INFINITY,
-    },
-    timing,
+    retry: DEFAULT_RETRY,
+    timing: DEFAULT_TIMING,
     hasCredentialsProvider: true,
     ...overrides,
   };

@@ -14,6 +14,8 @@ import {
   classifyConnack,
   connectionMachine,
   connectionStateOf,
+  DEFAULT_RETRY,
+  DEFAULT_TIMING,
   type ResolvedEndpoint,
   Secret,
 } from "@armaanjain/courier-web-sdk/machine";
@@ -35,16 +37,8 @@ const endpoint: ResolvedEndpoint = {
 
 const input: ConnectionInput = {
   endpoints: [endpoint],
-  retry: { baseSeconds: 1, ceilSeconds: 60, jitter: "none", maxRetries: Number.POSITIVE_INFINITY },
-  timing: {
-    refreshWaitMs: 2000,
-    connectTimeoutMs: 30_000,
-    restoreTimeoutMs: 30_000,
-    refreshTimeoutMs: 30_000,
-    closeTimeoutMs: 5000,
-    stableAfterMs: 10_000,
-    probeTimeoutMs: 5000,
-  },
+  retry: DEFAULT_RETRY,
+  timing: DEFAULT_TIMING,
   hasCredentialsProvider: true,
 };
 

@@ -6,10 +6,11 @@
 
 import type { AnyMachineSnapshot } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
-import type {
-  ConnectionContext,
-  ConnectionEvent,
-  ConnectionInput,
+import {
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_TIMING,
 } from "../../src/machines/connection.types.js";
 import type { ResolvedEndpoint } from "../../src/services/endpoint.js";
 import {
@@ -83,15 +84,7 @@ export function modelInput(scenario: Scenario): ConnectionInput {
   return {
     endpoints: [modelEndpoint],
     retry: { baseSeconds: 1, ceilSeconds: 60, jitter: "none", maxRetries: scenario.maxRetries },
-    timing: {
-      refreshWaitMs: 2000,
-      connectTimeoutMs: 30_000,
-      restoreTimeoutMs: 30_000,
-      refreshTimeoutMs: 30_000,
-      closeTimeoutMs: 5000,
-      stableAfterMs: 10_000,
-      probeTimeoutMs: 5000,
-    },
+    timing: DEFAULT_TIMING,
     hasCredentialsProvider: scenario.provider,
   };
 }

@@ -17,10 +17,11 @@ import {
 } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
-import type {
-  ConnectionContext,
-  ConnectionEvent,
-  ConnectionInput,
+import {
+  type ConnectionContext,
+  type ConnectionEvent,
+  type ConnectionInput,
+  DEFAULT_TIMING,
 } from "../../src/machines/connection.types.js";
 import type { Jitter } from "../../src/services/backoff.js";
 import { classifyConnack, classifyDisconnect } from "../../src/services/reason-codes.js";
@@ -105,15 +106,7 @@ const inputArb: fc.Arbitrary<ConnectionInput> = fc
   .map(({ baseSeconds, extra, jitter, maxRetries, provider }) => ({
     endpoints: [modelEndpoint],
     retry: { baseSeconds, ceilSeconds: baseSeconds + extra, jitter, maxRetries },
-    timing: {
-      refreshWaitMs: 2000,
-      connectTimeoutMs: 30_000,
-      restoreTimeoutMs: 30_000,
-      refreshTimeoutMs: 30_000,
-      closeTimeoutMs: 5000,
-      stableAfterMs: 10_000,
-      probeTimeoutMs: 5000,
-    },
+    timing: DEFAULT_TIMING,
     hasCredentialsProvider: provider,
   }));
 

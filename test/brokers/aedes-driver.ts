@@ -1,0 +1,89 @@
+/**
+ * The behaviour suite's driver for aedes (in-process, MQTT 3.1.1): a real
+ * `authenticate` hook checks each CONNECT against the one valid password per
+ * user, and the broker's own events give the counters.
+ */
+
+import { TestBroker } from "../support/broker.js";
+import type { BrokerDriver, BrokerKind, ReceivedMessage } from "./driver.js";
+
+class AedesDriver implements BrokerDriver {
+  readonly mqtt = { protocolVersion: 4 as const };
+  readonly persistentSession = { clean: false };
+  readonly #passwords = new Map<string, string>();
+
+  constructor(private readonly broker: TestBroker) {
+    broker.authenticate = (username, password) =>
+      username !== undefined && this.#passwords.get(username) === password ? true : 5;
+  }
+
+  endpoint(
+    transport: "tcp" | "ws",
+    fields: Parameters<BrokerDriver["endpoint"]>[1],
+  ): ReturnType<BrokerDriver["endpoint"]> {
+    return transport === "tcp"
+      ? { host: "127.0.0.1", port: this.broker.tcpPort, scheme: "mqtt", ...fields }
+      : { host: "127.0.0.1", port: this.broker.wsPort, scheme: "ws", path: "/mqtt", ...fields };
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    this.#passwords.set(username, password);
+    await this.kick(username);
+  }
+
+  async revoke(username: string): Promise<void> {
+    this.#passwords.delete(username);
+    await this.kick(username);
+  }
+
+  async kick(username: string): Promise<void> {
+    for (const id of this.broker.clientIds()) {
+      const last = this.broker.connects.filter((c) => c.clientId === id && c.accepted).at(-1);
+      if (last?.username === username) this.broker.kick(id);
+    }
+  }
+
+  publish(topic: string, payload: string, qos: 0 | 1): Promise<void> {
+    return this.broker.publish(topic, payload, qos);
+  }
+
+  async watch(filter: string): Promise<ReceivedMessage[]> {
+    const received: ReceivedMessage[] = [];
+    const prefix = filter.endsWith("/#") ? filter.slice(0, -1) : null;
+    this.broker.aedes.on("publish", (packet) => {
+      const { topic } = packet;
+      if (topic === filter || (prefix !== null && topic.startsWith(prefix))) {
+        received.push({ topic, payload: packet.payload.toString(), qos: packet.qos });
+      }
+    });
+    return received;
+  }
+
+  acceptedConnects(clientId: string): readonly number[] {
+    return this.broker.connects
+      .filter((c) => c.clientId === clientId && c.accepted)
+      .map((c) => c.at);
+  }
+
+  refusedConnects(): number {
+    return this.broker.connects.filter((c) => !c.accepted).length;
+  }
+
+  subscribePacketsOf(clientId: string): string[][] {
+    return this.broker.subscribePacketsOf(clientId);
+  }
+
+  connectedIds(): string[] {
+    return this.broker.clientIds();
+  }
+
+  close(): Promise<void> {
+    return this.broker.close();
+  }
+}
+
+export const aedesKind: BrokerKind = {
+  name: "aedes (MQTT 3.1.1, in-process)",
+  available: true,
+  start: async () => new AedesDriver(await TestBroker.start()),
+};

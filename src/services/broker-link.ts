@@ -70,6 +70,11 @@ export interface SessionLink {
   readonly protocolVersion: number;
   /** The broker's Maximum Packet Size (MQTT 5 CONNACK), if it announced one. */
   readonly maximumPacketSize: number | undefined;
+  /**
+   * The broker's Receive Maximum (MQTT 5 CONNACK, §3.2.2.3.3): the most QoS 1/2
+   * PUBLISHes it takes unacknowledged. Undefined when it announced none (65 535).
+   */
+  readonly receiveMaximum?: number | undefined;
   /** One SUBSCRIBE packet; resolves with one granted QoS / reason code per filter. */
   subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
   /** One UNSUBSCRIBE packet. */
@@ -89,6 +94,7 @@ export class BrokerLink implements SessionLink {
   #disposed = false;
   #lastError: Error | undefined;
   #maximumPacketSize: number | undefined;
+  #receiveMaximum: number | undefined;
 
   constructor(
     endpoint: ResolvedEndpoint,
@@ -127,6 +133,10 @@ export class BrokerLink implements SessionLink {
 
   get maximumPacketSize(): number | undefined {
     return this.#maximumPacketSize;
+  }
+
+  get receiveMaximum(): number | undefined {
+    return this.#receiveMaximum;
   }
 
   open(): void {
@@ -221,6 +231,7 @@ export class BrokerLink implements SessionLink {
   #onConnack(packet: IConnackPacket): void {
     this.#accepted = true;
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
+    this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
   }
 

@@ -125,6 +125,7 @@ export class BrokerLink implements SessionLink {
     this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) =>
       this.#listener.message(topic, payload, packet),
     );
+    this.#on("packetreceive", (packet: { cmd: string; qos?: number }) => this.#onPacket(packet));
   }
 
   get protocolVersion(): number {
@@ -233,6 +234,22 @@ export class BrokerLink implements SessionLink {
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
     this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
+  }
+
+  /**
+   * A QoS 1/2 PUBLISH before CONNACK breaks [MQTT-3.2.0-1] (aedes 1.2 does it
+   * when a live message reaches a persistent session it is still restoring).
+   * mqtt.js cannot send the PUBACK/PUBREC before CONNACK and reads nothing more
+   * until it has, so the CONNACK behind it is never seen: this connection
+   * would hang until CONNECT_TIMEOUT. Drop it now; the broker redelivers the
+   * message to the session on the next connection.
+   */
+  #onPacket(packet: { cmd: string; qos?: number }): void {
+    if (this.#accepted || packet.cmd !== "publish" || !packet.qos) return;
+    this.#lastError = new Error(
+      "the broker sent a QoS 1/2 PUBLISH before CONNACK (MQTT-3.2.0-1); reconnecting",
+    );
+    this.#client.end(true);
   }
 
   #onError(error: Error): void {

@@ -44,6 +44,7 @@ export class FaultProxy {
   readonly connects: ProxiedConnect[] = [];
   readonly #pipes = new Set<Pipe>();
   readonly #refusals: { reasonCode: number }[] = [];
+  readonly #early: { topic: string; payload: string; qos: 1 | 2 }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -75,6 +76,16 @@ export class FaultProxy {
   /** The next CONNECT is answered by the proxy with CONNACK `reasonCode`, and closed. */
   refuseNextConnect(reasonCode: number): void {
     this.#refusals.push({ reasonCode });
+  }
+
+  /**
+   * On the next connection the broker accepts, writes a PUBLISH to the client
+   * just before the broker's CONNACK — what aedes does when a live message
+   * reaches a persistent session it is still restoring ([MQTT-3.2.0-1] says
+   * CONNACK comes first).
+   */
+  publishBeforeNextConnack(topic: string, payload: string, qos: 1 | 2 = 1): void {
+    this.#early.push({ topic, payload, qos });
   }
 
   /**
@@ -135,9 +146,20 @@ export class FaultProxy {
     const up = createConnection(this.target.port, this.target.host);
     pipe.up = up;
     const fromBroker = parser({ protocolVersion: pipe.protocolVersion });
-    fromBroker.on("packet", (reply: Packet) =>
-      pipe.down.write(generate(reply, { protocolVersion: pipe.protocolVersion })),
-    );
+    fromBroker.on("packet", (reply: Packet) => {
+      const early = reply.cmd === "connack" ? this.#early.shift() : undefined;
+      if (early) {
+        const publish: Packet = {
+          cmd: "publish",
+          messageId: 4242,
+          dup: false,
+          retain: false,
+          ...early,
+        };
+        pipe.down.write(generate(publish, { protocolVersion: pipe.protocolVersion }));
+      }
+      pipe.down.write(generate(reply, { protocolVersion: pipe.protocolVersion }));
+    });
     fromBroker.on("error", () => this.#drop(pipe));
     up.on("data", (chunk) => fromBroker.parse(chunk));
     up.on("error", () => this.#drop(pipe));

@@ -15,6 +15,7 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/mosquitto-v311.test.ts (core behaviour suite on mosquitto, MQTT 3.1.1)",
     "test/brokers/mosquitto-v5.test.ts (core behaviour suite on mosquitto, MQTT 5)",
     "test/brokers/mqtt5-reason-codes.test.ts (MQTT 5 CONNACK/DISCONNECT codes, session expiry)",
+    "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
 };

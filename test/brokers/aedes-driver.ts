@@ -4,8 +4,16 @@
  * user, and the broker's own events give the counters.
  */
 
+import type { Endpoint } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
-import type { BrokerDriver, BrokerKind, ReceivedMessage } from "./driver.js";
+import {
+  type BrokerDriver,
+  type BrokerKind,
+  type EndpointFields,
+  loopbackEndpoint,
+  type ReceivedMessage,
+  type Transport,
+} from "./driver.js";
 
 class AedesDriver implements BrokerDriver {
   readonly mqtt = { protocolVersion: 4 as const };
@@ -17,13 +25,8 @@ class AedesDriver implements BrokerDriver {
       username !== undefined && this.#passwords.get(username) === password ? true : 5;
   }
 
-  endpoint(
-    transport: "tcp" | "ws",
-    fields: Parameters<BrokerDriver["endpoint"]>[1],
-  ): ReturnType<BrokerDriver["endpoint"]> {
-    return transport === "tcp"
-      ? { host: "127.0.0.1", port: this.broker.tcpPort, scheme: "mqtt", ...fields }
-      : { host: "127.0.0.1", port: this.broker.wsPort, scheme: "ws", path: "/mqtt", ...fields };
+  endpoint(transport: Transport, fields: EndpointFields): Endpoint {
+    return loopbackEndpoint(this.broker, transport, fields);
   }
 
   async setPassword(username: string, password: string): Promise<void> {

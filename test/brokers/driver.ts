@@ -10,6 +10,9 @@ import type { Endpoint, RealtimeClientOptions } from "../../src/index.js";
 
 export type Transport = "tcp" | "ws";
 
+/** What a test chooses of an endpoint; the driver supplies host, port and scheme. */
+export type EndpointFields = Omit<Endpoint, "host" | "port" | "scheme">;
+
 export interface ReceivedMessage {
   readonly topic: string;
   readonly payload: string;
@@ -25,7 +28,7 @@ export interface BrokerDriver {
    * `clean: false` alone ends the session when the connection does).
    */
   readonly persistentSession: NonNullable<RealtimeClientOptions["mqtt"]>;
-  endpoint(transport: Transport, fields: Omit<Endpoint, "host" | "port" | "scheme">): Endpoint;
+  endpoint(transport: Transport, fields: EndpointFields): Endpoint;
   /**
    * Makes `password` the one valid password of `username` (creating the
    * user). The user's live connections are dropped, as a credential store
@@ -56,4 +59,15 @@ export interface BrokerKind {
   /** False when the broker is not installed here (the suite is then skipped, loudly). */
   readonly available: boolean;
   start(): Promise<BrokerDriver>;
+}
+
+/** The endpoint of a broker listening on 127.0.0.1 (`/mqtt` for WebSocket). */
+export function loopbackEndpoint(
+  ports: { readonly tcpPort: number; readonly wsPort: number },
+  transport: Transport,
+  fields: EndpointFields,
+): Endpoint {
+  return transport === "tcp"
+    ? { host: "127.0.0.1", port: ports.tcpPort, scheme: "mqtt", ...fields }
+    : { host: "127.0.0.1", port: ports.wsPort, scheme: "ws", path: "/mqtt", ...fields };
 }

@@ -3,9 +3,17 @@
  * once per protocol version the client speaks to it: MQTT 3.1.1 and MQTT 5.
  */
 
+import type { Endpoint } from "../../src/index.js";
 import { Mosquitto } from "../support/mosquitto.js";
 import { hasBinary } from "../support/requirements.js";
-import type { BrokerDriver, BrokerKind, ReceivedMessage } from "./driver.js";
+import {
+  type BrokerDriver,
+  type BrokerKind,
+  type EndpointFields,
+  loopbackEndpoint,
+  type ReceivedMessage,
+  type Transport,
+} from "./driver.js";
 
 class MosquittoDriver implements BrokerDriver {
   readonly mqtt: BrokerDriver["mqtt"];
@@ -22,13 +30,8 @@ class MosquittoDriver implements BrokerDriver {
         : { clean: false };
   }
 
-  endpoint(
-    transport: "tcp" | "ws",
-    fields: Parameters<BrokerDriver["endpoint"]>[1],
-  ): ReturnType<BrokerDriver["endpoint"]> {
-    return transport === "tcp"
-      ? { host: "127.0.0.1", port: this.broker.tcpPort, scheme: "mqtt", ...fields }
-      : { host: "127.0.0.1", port: this.broker.wsPort, scheme: "ws", path: "/mqtt", ...fields };
+  endpoint(transport: Transport, fields: EndpointFields): Endpoint {
+    return loopbackEndpoint(this.broker, transport, fields);
   }
 
   setPassword(username: string, password: string): Promise<void> {

@@ -14,7 +14,9 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
   mosquitto: [
     "test/brokers/mosquitto-v311.test.ts (core behaviour suite on mosquitto, MQTT 3.1.1)",
     "test/brokers/mosquitto-v5.test.ts (core behaviour suite on mosquitto, MQTT 5)",
-    "test/brokers/mqtt5-reason-codes.test.ts (MQTT 5 CONNACK/DISCONNECT codes, session expiry)",
+    "test/brokers/mqtt5-connack.test.ts (MQTT 5 CONNACK 0x86/0x87/0x8C take the auth path)",
+    "test/brokers/mqtt5-disconnect.test.ts (MQTT 5 server DISCONNECT classified by reason code)",
+    "test/brokers/mqtt5-session.test.ts (MQTT 5 session expiry and sessionPresent)",
     "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],

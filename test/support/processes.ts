@@ -53,12 +53,25 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+function killAll(): void {
+  for (const child of running) killGroup(child, "SIGKILL");
+}
+
+/**
+ * Kills every group still running when this process exits — normally, or by
+ * a signal (a test runner stopping its worker), after which the signal's
+ * default action is taken as if no handler were installed.
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const child of running) killGroup(child, "SIGKILL");
-  });
+  process.once("exit", killAll);
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 export interface Service {

@@ -62,17 +62,17 @@ class AedesDriver implements BrokerDriver {
     return received;
   }
 
-  acceptedConnects(clientId: string): readonly number[] {
+  async acceptedConnects(clientId: string): Promise<readonly number[]> {
     return this.broker.connects
       .filter((c) => c.clientId === clientId && c.accepted)
       .map((c) => c.at);
   }
 
-  refusedConnects(): number {
+  async refusedConnects(): Promise<number> {
     return this.broker.connects.filter((c) => !c.accepted).length;
   }
 
-  subscribePacketsOf(clientId: string): string[][] {
+  async subscribePacketsOf(clientId: string): Promise<string[][]> {
     return this.broker.subscribePacketsOf(clientId);
   }
 

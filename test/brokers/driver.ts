@@ -44,11 +44,11 @@ export interface BrokerDriver {
   /** Messages on `filter` from now on, as the broker routes them (the list fills as they come). */
   watch(filter: string): Promise<ReceivedMessage[]>;
   /** Times the broker accepted a CONNECT from `clientId`. */
-  acceptedConnects(clientId: string): readonly number[];
+  acceptedConnects(clientId: string): Promise<readonly number[]>;
   /** CONNECTs the broker refused with a CONNACK failure code. */
-  refusedConnects(): number;
+  refusedConnects(): Promise<number>;
   /** One entry per SUBSCRIBE packet `clientId` sent: its filters. */
-  subscribePacketsOf(clientId: string): string[][];
+  subscribePacketsOf(clientId: string): Promise<string[][]>;
   /** Client identifiers the broker holds a live connection for. */
   connectedIds(): string[];
   close(): Promise<void>;

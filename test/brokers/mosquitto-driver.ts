@@ -54,15 +54,15 @@ class MosquittoDriver implements BrokerDriver {
     return this.broker.watch(filter);
   }
 
-  acceptedConnects(clientId: string): readonly number[] {
-    return this.broker.connectsOf(clientId).map((c) => c.at);
+  async acceptedConnects(clientId: string): Promise<readonly number[]> {
+    return (await this.broker.connectsOf(clientId)).map((c) => c.at);
   }
 
-  refusedConnects(): number {
-    return this.broker.refusals.length;
+  async refusedConnects(): Promise<number> {
+    return (await this.broker.refusalCodes()).length;
   }
 
-  subscribePacketsOf(clientId: string): string[][] {
+  subscribePacketsOf(clientId: string): Promise<string[][]> {
     return this.broker.subscribePacketsOf(clientId);
   }
 

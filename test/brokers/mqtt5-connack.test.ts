@@ -30,7 +30,7 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 CONNACK codes on mosquitto", ()
     });
     const { states } = recordStates(c);
     await c.connect();
-    expect(f.mosquitto.refusals.map((r) => r.reasonCode)).toEqual([0x87]);
+    expect(await f.mosquitto.refusalCodes()).toEqual([0x87]);
     expect(states.slice(0, 4)).toEqual(["connecting", "authFailed", "refreshing", "waiting"]);
     expect(provider.calls).toBe(1);
   });
@@ -61,7 +61,7 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 CONNACK codes on mosquitto", ()
     });
     const { states } = recordStates(c);
     const error = await c.connect().catch((e: unknown) => e);
-    expect(f.mosquitto.refusals.map((r) => r.reasonCode)).toEqual([0x8c, 0x8c, 0x8c]);
+    expect(await f.mosquitto.refusalCodes()).toEqual([0x8c, 0x8c, 0x8c]);
     expect(states.slice(0, 3)).toEqual(["connecting", "authFailed", "refreshing"]);
     expect(states).toContain("authBackoff");
     expect(states).not.toContain("backoff");
@@ -78,7 +78,7 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 CONNACK codes on mosquitto", ()
     const { states } = recordStates(c);
     await c.connect();
     expect(f.proxy.connects.map((x) => x.forwarded)).toEqual([false, true]);
-    expect(f.mosquitto.connectsOf(id)).toHaveLength(1);
+    expect(await f.mosquitto.connectsOf(id)).toHaveLength(1);
     expect(states).toEqual([
       "connecting",
       "authFailed",

@@ -59,7 +59,7 @@ test.skipIf(!available)(
     let inFlight = 0;
     let most = 0;
     const codes = new Set<string>();
-    for (const line of mosquitto.log) {
+    for (const line of await mosquitto.logLines()) {
       const pubrec = /^Sending PUBREC to flow \(m\d+, rc(\d+)\)$/.exec(line);
       if (pubrec?.[1]) {
         codes.add(pubrec[1]);

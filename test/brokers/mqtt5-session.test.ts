@@ -36,7 +36,7 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 session expiry on mosquitto", (
         c.subscribe(filter, (m) => seen.push(Number(text(m.payload))), { qos: 1 }),
       ),
     );
-    expect(f.mosquitto.subscribePacketsOf(id)).toEqual([["kept/a", "kept/b", "kept/c"]]);
+    expect(await f.mosquitto.subscribePacketsOf(id)).toEqual([["kept/a", "kept/b", "kept/c"]]);
 
     const back = nextState(c, "connected");
     await f.mosquitto.revoke("alice");
@@ -47,8 +47,8 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 session expiry on mosquitto", (
 
     expect(provider.calls).toBe(1);
     expect(restored.at(-1)).toEqual({ filters: 0, packets: 0, rejected: [], sessionPresent: true });
-    expect(f.mosquitto.subscribePacketsOf(id)).toHaveLength(1);
-    expect(f.mosquitto.connectsOf(id).map((x) => x.cleanStart)).toEqual([false, false]);
+    expect(await f.mosquitto.subscribePacketsOf(id)).toHaveLength(1);
+    expect((await f.mosquitto.connectsOf(id)).map((x) => x.cleanStart)).toEqual([false, false]);
     expect([...new Set(seen)].sort((a, b) => a - b)).toEqual(
       Array.from({ length: 50 }, (_, i) => i),
     );
@@ -83,6 +83,6 @@ describe.skipIf(!hasBinary("mosquitto"))("MQTT 5 session expiry on mosquitto", (
       rejected: [],
       sessionPresent: false,
     });
-    expect(f.mosquitto.subscribePacketsOf(id).at(-1)).toEqual(["gone/a", "gone/b"]);
+    expect((await f.mosquitto.subscribePacketsOf(id)).at(-1)).toEqual(["gone/a", "gone/b"]);
   });
 });

@@ -96,11 +96,12 @@ const GONE = [
 ];
 
 export class Mosquitto extends EventEmitter {
-  readonly connects: MosquittoConnect[] = [];
-  readonly refusals: MosquittoRefusal[] = [];
+  readonly #connects: MosquittoConnect[] = [];
+  readonly #refusals: MosquittoRefusal[] = [];
   /** One entry per SUBSCRIBE packet mosquitto received: the filters it carried. */
-  readonly subscribePackets: { clientId: string; filters: string[] }[] = [];
-  readonly log: string[] = [];
+  readonly #subscribePackets: { clientId: string; filters: string[] }[] = [];
+  readonly #log: string[] = [];
+  #syncs = 0;
   readonly #live = new Map<string, number>();
   readonly #users = new Set<string>();
   #admin: MqttClient | null = null;
@@ -166,7 +167,7 @@ export class Mosquitto extends EventEmitter {
       await Promise.race([
         started.waitForLine(/^mosquitto version \S+ running$/, 10_000),
         service.exited.then((code) => {
-          throw new Error(`mosquitto exited (${code}): ${started.log.slice(-5).join(" | ")}`);
+          throw new Error(`mosquitto exited (${code}): ${started.#log.slice(-5).join(" | ")}`);
         }),
       ]);
       await started.#connectAdmin();
@@ -200,13 +201,42 @@ export class Mosquitto extends EventEmitter {
     return [...this.#live.keys()].filter((id) => id !== ADMIN);
   }
 
-  /** Accepted CONNECTs of `clientId`. */
-  connectsOf(clientId: string): MosquittoConnect[] {
-    return this.connects.filter((c) => c.clientId === clientId);
+  /**
+   * Resolves once every line mosquitto logged before this call has been read.
+   * The log comes through a pipe and client packets through sockets, so a
+   * client can see a SUBACK before this process has read the lines mosquitto
+   * wrote before sending it; the counters below wait for this first.
+   */
+  async sync(): Promise<void> {
+    this.#syncs += 1;
+    const topic = `courier-sync/${this.#syncs}`;
+    const logged = this.waitForLine(new RegExp(`^Received PUBLISH from ${ADMIN} \\(.*'${topic}'`));
+    await this.publish(topic, "", 0);
+    await logged;
   }
 
-  subscribePacketsOf(clientId: string): string[][] {
-    return this.subscribePackets.filter((p) => p.clientId === clientId).map((p) => p.filters);
+  /** Accepted CONNECTs of `clientId`. */
+  async connectsOf(clientId: string): Promise<MosquittoConnect[]> {
+    await this.sync();
+    return this.#connects.filter((c) => c.clientId === clientId);
+  }
+
+  /** The filters of each SUBSCRIBE packet `clientId` sent. */
+  async subscribePacketsOf(clientId: string): Promise<string[][]> {
+    await this.sync();
+    return this.#subscribePackets.filter((p) => p.clientId === clientId).map((p) => p.filters);
+  }
+
+  /** The reason code of each CONNACK that refused a connection. */
+  async refusalCodes(): Promise<number[]> {
+    await this.sync();
+    return this.#refusals.map((r) => r.reasonCode);
+  }
+
+  /** Everything mosquitto logged so far (the latest few thousand lines). */
+  async logLines(): Promise<string[]> {
+    await this.sync();
+    return [...this.#log];
   }
 
   /**
@@ -327,8 +357,8 @@ export class Mosquitto extends EventEmitter {
   }
 
   #onLine(line: string): void {
-    this.log.push(line);
-    if (this.log.length > 5000) this.log.splice(0, 1000);
+    this.#log.push(line);
+    if (this.#log.length > 5000) this.#log.splice(0, 1000);
     this.#parse(line);
     this.emit("line", line);
   }
@@ -345,7 +375,7 @@ export class Mosquitto extends EventEmitter {
     const subscribe = /^Received SUBSCRIBE from (\S+)$/.exec(line);
     if (subscribe?.[1]) {
       const filters: string[] = [];
-      this.subscribePackets.push({ clientId: subscribe[1], filters });
+      this.#subscribePackets.push({ clientId: subscribe[1], filters });
       this.#collecting = filters;
       return;
     }
@@ -353,7 +383,7 @@ export class Mosquitto extends EventEmitter {
     if (connected?.[1]) {
       const clientId = connected[1];
       this.#live.set(clientId, (this.#live.get(clientId) ?? 0) + 1);
-      this.connects.push({
+      this.#connects.push({
         clientId,
         username: connected[4],
         protocolVersion: Number(connected[2]) === 5 ? 5 : 4,
@@ -364,7 +394,7 @@ export class Mosquitto extends EventEmitter {
     }
     const connack = CONNACK.exec(line);
     if (connack?.[1] && connack[3] !== "0") {
-      this.refusals.push({ clientId: connack[1], reasonCode: Number(connack[3]), at: Date.now() });
+      this.#refusals.push({ clientId: connack[1], reasonCode: Number(connack[3]), at: Date.now() });
       return;
     }
     for (const pattern of GONE) {

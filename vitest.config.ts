@@ -15,6 +15,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // Names the suites skipped when mosquitto or redis-server is missing (fails under
+    // COURIER_REQUIRE_BROKERS=1).
+    globalSetup: ["test/support/global-setup.ts"],
     // The JSON results feed the closing "N passed, M failed" line .ci/run prints.
     reporters: ["default", ["json", { outputFile: ".vitest-results.json" }]],
   },

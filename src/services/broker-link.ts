@@ -70,6 +70,11 @@ export interface SessionLink {
   readonly protocolVersion: number;
   /** The broker's Maximum Packet Size (MQTT 5 CONNACK), if it announced one. */
   readonly maximumPacketSize: number | undefined;
+  /**
+   * The broker's Receive Maximum (MQTT 5 CONNACK, §3.2.2.3.3): the most QoS 1/2
+   * PUBLISHes it takes unacknowledged. Undefined when it announced none (65 535).
+   */
+  readonly receiveMaximum?: number | undefined;
   /** One SUBSCRIBE packet; resolves with one granted QoS / reason code per filter. */
   subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
   /** One UNSUBSCRIBE packet. */
@@ -79,6 +84,8 @@ export interface SessionLink {
 }
 
 type Disposer = () => void;
+
+type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
 export class BrokerLink implements SessionLink {
   readonly #client: MqttClient;
@@ -90,6 +97,8 @@ export class BrokerLink implements SessionLink {
   #lastError: Error | undefined;
   #maximumPacketSize: number | undefined;
   #connackProperties: IConnackPacket["properties"];
+  #receiveMaximum: number | undefined;
+  readonly #stopPreConnack: Disposer;
 
   constructor(
     endpoint: ResolvedEndpoint,
@@ -113,12 +122,9 @@ export class BrokerLink implements SessionLink {
       // timer only backs it up, well after.
       connectTimeout: connectTimeoutMs + 60_000,
     });
-    // A refused CONNACK reaches `error` without its packet: keep its properties (Server Reference).
-    this.#on(
-      "packetreceive",
-      (packet: { cmd: string; properties?: IConnackPacket["properties"] }) => {
-        if (packet.cmd === "connack") this.#connackProperties = packet.properties;
-      },
+    // Until CONNACK only: every packet after it would pay for this listener.
+    this.#stopPreConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>
+      this.#onPreConnackPacket(packet),
     );
     this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
     this.#on("error", (error: Error) => this.#onError(error));
@@ -135,6 +141,10 @@ export class BrokerLink implements SessionLink {
 
   get maximumPacketSize(): number | undefined {
     return this.#maximumPacketSize;
+  }
+
+  get receiveMaximum(): number | undefined {
+    return this.#receiveMaximum;
   }
 
   open(): void {
@@ -232,8 +242,33 @@ export class BrokerLink implements SessionLink {
 
   #onConnack(packet: IConnackPacket): void {
     this.#accepted = true;
+    this.#stopPreConnack();
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
+    this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
+  }
+
+  /**
+   * Packets before CONNACK. A refused CONNACK reaches `error` without its
+   * packet, so its properties (Server Reference) are kept here.
+   *
+   * A QoS 1/2 PUBLISH before CONNACK breaks [MQTT-3.2.0-1] (aedes 1.2 does it
+   * when a live message reaches a persistent session it is still restoring).
+   * mqtt.js cannot send the PUBACK/PUBREC before CONNACK and reads nothing more
+   * until it has, so the CONNACK behind it is never seen: this connection
+   * would hang until CONNECT_TIMEOUT. Drop it now; the broker redelivers the
+   * message to the session on the next connection.
+   */
+  #onPreConnackPacket(packet: PreConnackPacket): void {
+    if (packet.cmd === "connack") {
+      this.#connackProperties = packet.properties;
+      return;
+    }
+    if (this.#accepted || packet.cmd !== "publish" || !packet.qos) return;
+    this.#lastError = new Error(
+      "the broker sent a QoS 1/2 PUBLISH before CONNACK (MQTT-3.2.0-1); reconnecting",
+    );
+    this.#client.end(true);
   }
 
   #onError(error: Error): void {

@@ -5,6 +5,8 @@
  * resolved on delivery (written for QoS 0, PUBACK/PUBCOMP for QoS 1/2) or
  * rejected with a typed error. A publish that was in flight when the
  * connection dropped is sent again on the next connection (at-least-once).
+ * No more QoS 1/2 publishes are unacknowledged at once than the broker's
+ * Receive Maximum (MQTT 5 §3.3.4, [MQTT-3.3.4-7]); the rest wait, in order.
  */
 
 import { PublishRejectedError, QueueOverflowError } from "../errors.js";
@@ -43,6 +45,8 @@ export class Outbox {
   readonly #entries = new Set<Entry>();
   #bytes = 0;
   #link: SessionLink | null = null;
+  /** QoS 1/2 entries written to `#link` and not yet acknowledged. */
+  #inFlight = 0;
 
   constructor(limits: OutboxLimits) {
     this.#limits = limits;
@@ -61,22 +65,24 @@ export class Outbox {
       const entry: Entry = { request, bytes, resolve, reject, sentOn: null };
       this.#entries.add(entry);
       this.#bytes += bytes;
-      if (link) this.#send(entry, link);
+      if (link) this.#pump(link);
     });
   }
 
   /** From `connected` on: flush what waited, in order, then send new publishes at once. */
   attach(link: SessionLink): void {
     this.#link = link;
-    for (const entry of [...this.#entries]) {
-      if (this.#link !== link) return;
-      if (entry.sentOn !== link) this.#send(entry, link);
+    this.#inFlight = 0;
+    for (const entry of this.#entries) {
+      if (entry.sentOn === link && entry.request.qos > 0) this.#inFlight += 1;
     }
+    this.#pump(link);
   }
 
   /** The session ended: everything unsettled waits for the next `attach`, in its original order. */
   detach(): void {
     this.#link = null;
+    this.#inFlight = 0;
     for (const entry of this.#entries) entry.sentOn = null;
   }
 
@@ -85,6 +91,7 @@ export class Outbox {
     const entries = [...this.#entries];
     this.#entries.clear();
     this.#bytes = 0;
+    this.#inFlight = 0;
     for (const entry of entries) entry.reject(error);
   }
 
@@ -120,10 +127,29 @@ export class Outbox {
     return true;
   }
 
+  /**
+   * Writes what has not been written to `link` yet, in order, stopping at the
+   * first QoS 1/2 entry the broker's Receive Maximum has no room for: later
+   * entries wait behind it so the order is kept.
+   */
+  #pump(link: SessionLink): void {
+    const room = link.receiveMaximum ?? Number.POSITIVE_INFINITY;
+    for (const entry of this.#entries) {
+      if (this.#link !== link) return;
+      if (entry.sentOn === link) continue;
+      if (entry.request.qos > 0 && this.#inFlight >= room) return;
+      this.#send(entry, link);
+    }
+  }
+
   #send(entry: Entry, link: SessionLink): void {
     entry.sentOn = link;
+    const counted = entry.request.qos > 0;
+    if (counted) this.#inFlight += 1;
     link.publish(entry.request, (error) => {
       if (!this.#entries.has(entry)) return;
+      const heldRoom = counted && entry.sentOn === link && this.#link === link;
+      if (heldRoom) this.#inFlight -= 1;
       if (!error) {
         this.#settle(entry);
         entry.resolve();
@@ -132,10 +158,13 @@ export class Outbox {
         const code = (error as unknown as { code: number }).code;
         this.#settle(entry);
         entry.reject(new PublishRejectedError(entry.request.topic, code, reasonName(code, 5)));
-      } else if (entry.sentOn === link) {
-        // The connection failed under it: wait for the next session.
-        entry.sentOn = null;
+      } else {
+        // The connection failed under it: it waits for the next session (`detach` marks it
+        // unsent), and is never written twice to this link.
+        return;
       }
+      // The broker acknowledged one: room for the next waiting publish.
+      if (heldRoom) this.#pump(link);
     });
   }
 

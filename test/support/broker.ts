@@ -8,7 +8,7 @@
 import { once } from "node:events";
 import { createServer, type Server as HttpServer } from "node:http";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { Aedes, type Client } from "aedes";
+import { Aedes, type AedesOptions, type Client } from "aedes";
 import { createWebSocketStream, type WebSocket, WebSocketServer } from "ws";
 
 export interface ConnectRecord {
@@ -29,6 +29,8 @@ export interface TestBrokerOptions {
     password: string | undefined,
     clientId: string,
   ) => true | 2 | 3 | 4 | 5;
+  /** Options for `Aedes.createBroker` (an `mq` and `persistence` shared by cluster nodes, an `id`). */
+  aedes?: AedesOptions;
 }
 
 export class TestBroker {
@@ -58,7 +60,7 @@ export class TestBroker {
 
   /** Starts on a given TCP port (to bring a broker "back" where clients expect it). */
   static async startOn(tcpPort: number, options: TestBrokerOptions = {}): Promise<TestBroker> {
-    const aedes = await Aedes.createBroker();
+    const aedes = await Aedes.createBroker(options.aedes);
     const sockets = new Set<Socket>();
     const tcp = createNetServer((socket) => {
       sockets.add(socket);

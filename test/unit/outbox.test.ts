@@ -7,6 +7,7 @@ import { Outbox, type OutboxLimits } from "../../src/services/outbox.js";
 class FakeLink implements SessionLink {
   readonly protocolVersion = 5;
   readonly maximumPacketSize = undefined;
+  receiveMaximum: number | undefined = undefined;
   readonly sent: { request: PublishRequest; done: (error: Error | null) => void }[] = [];
 
   subscribe(): Promise<number[]> {
@@ -436,5 +437,63 @@ describe("Outbox.rejectAll", () => {
     await flush();
     expect(b.outcome.status).toBe("pending");
     expect(outbox.size).toBe(1);
+  });
+});
+
+describe("Outbox and the broker's Receive Maximum (MQTT 5 §3.3.4)", () => {
+  it("keeps at most receiveMaximum QoS 1/2 publishes unacknowledged; the rest follow, in order, as acks come", async () => {
+    const outbox = new Outbox(LIMITS);
+    const tracked = ["a", "b", "c", "d", "e"].map((t, i) =>
+      track(outbox.publish(req(t, "x", i % 2 === 0 ? 1 : 2))),
+    );
+    const link = new FakeLink();
+    link.receiveMaximum = 2;
+    outbox.attach(link);
+    expect(link.topics()).toEqual(["a", "b"]);
+    link.ack(1);
+    expect(link.topics()).toEqual(["a", "b", "c"]);
+    link.ack(0);
+    link.ack(2);
+    expect(link.topics()).toEqual(["a", "b", "c", "d", "e"]);
+    link.ackAll();
+    await flush();
+    expect(tracked.every((t) => t.outcome.status === "resolved")).toBe(true);
+  });
+
+  it("a QoS 0 publish behind a full window waits its turn (it needs no room, but keeps its place)", () => {
+    const outbox = new Outbox(LIMITS);
+    const link = new FakeLink();
+    link.receiveMaximum = 1;
+    outbox.attach(link);
+    void outbox.publish(req("one"));
+    void outbox.publish(req("two"));
+    void outbox.publish(req("zero", "x", 0));
+    expect(link.topics()).toEqual(["one"]);
+    link.ack(0);
+    expect(link.topics()).toEqual(["one", "two", "zero"]);
+  });
+
+  it("a publish the broker refuses frees its place; a connection failure does not resend on that link", async () => {
+    const outbox = new Outbox(LIMITS);
+    const link = new FakeLink();
+    link.receiveMaximum = 1;
+    outbox.attach(link);
+    const refused = track(outbox.publish(req("refused")));
+    void outbox.publish(req("next"));
+    link.ack(0, Object.assign(new Error("quota exceeded"), { code: 0x97 }));
+    expect(link.topics()).toEqual(["refused", "next"]);
+    link.ack(1, new Error("connection closed"));
+    void outbox.publish(req("after"));
+    expect(link.topics()).toEqual(["refused", "next", "after"]);
+    await flush();
+    expect(rejection(refused)).toBeInstanceOf(PublishRejectedError);
+
+    outbox.detach();
+    const second = new FakeLink();
+    second.receiveMaximum = 1;
+    outbox.attach(second);
+    expect(second.topics()).toEqual(["next"]);
+    second.ack(0);
+    expect(second.topics()).toEqual(["next", "after"]);
   });
 });

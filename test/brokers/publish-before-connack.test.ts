@@ -1,0 +1,49 @@
+/**
+ * A broker that writes a QoS 1 PUBLISH before its CONNACK — aedes 1.2 does,
+ * when a live message reaches a persistent session it is restoring (its
+ * connect pipeline subscribes the session before it sends CONNACK; the
+ * cluster test hits it on failover). mqtt.js 5.16 cannot acknowledge that
+ * PUBLISH before CONNACK, so it stops reading and never sees the CONNACK:
+ * the connection hangs until the client's connect timeout (30 s by
+ * default). The client drops such a connection at once and retries.
+ *
+ * Real aedes behind `FaultProxy`, which writes the early PUBLISH in front of
+ * aedes' own CONNACK so the order is certain.
+ */
+
+import { afterEach, expect, test } from "vitest";
+import { ConnectionLostError, RealtimeClient } from "../../src/index.js";
+import { TestBroker } from "../support/broker.js";
+import { FaultProxy } from "../support/fault-proxy.js";
+import { recordStates } from "../support/wait.js";
+
+let broker: TestBroker;
+let proxy: FaultProxy;
+let client: RealtimeClient | undefined;
+afterEach(async () => {
+  await client?.disconnect();
+  await proxy?.close();
+  await broker?.close();
+});
+
+test("a QoS 1 PUBLISH before CONNACK: the connection is dropped at once and the retry connects, well within the connect timeout", async () => {
+  broker = await TestBroker.start();
+  proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
+  proxy.publishBeforeNextConnack("early/topic", "too soon", 1);
+  client = new RealtimeClient({
+    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: "early" },
+    retryBackoff: { baseSeconds: 0.05 },
+    timeouts: { connectSeconds: 20 },
+    environment: false,
+  });
+  const errors: unknown[] = [];
+  client.on("error", (e) => errors.push(e));
+  const { states } = recordStates(client);
+  const started = Date.now();
+  await client.connect();
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(states).toEqual(["connecting", "backoff", "reconnecting", "restoring", "connected"]);
+  expect(errors[0]).toBeInstanceOf(ConnectionLostError);
+  expect((errors[0] as Error).message).toMatch(/PUBLISH before CONNACK/);
+  expect(proxy.connects).toHaveLength(2);
+}, 30_000);

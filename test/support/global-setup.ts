@@ -1,0 +1,20 @@
+/**
+ * Runs once around the whole test run (vitest `globalSetup`): says loudly,
+ * at the start and again at the end, which suites are skipped because
+ * mosquitto or redis-server is not installed — or, with
+ * COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
+ */
+
+import { brokersRequired, missingBinaries, skipBanner } from "./requirements.js";
+
+export default function setup(): (() => void) | undefined {
+  const missing = missingBinaries();
+  if (missing.length === 0) return undefined;
+  if (brokersRequired()) {
+    throw new Error(
+      `COURIER_REQUIRE_BROKERS=1 but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not on PATH: apt-get install -y ${missing.join(" ")}`,
+    );
+  }
+  console.warn(skipBanner(missing));
+  return () => console.warn(skipBanner(missing));
+}

@@ -1,0 +1,133 @@
+/**
+ * Services the tests start themselves (mosquitto, redis-server): each runs in
+ * its own process group on 127.0.0.1, and every group still alive when the
+ * test process exits is killed, so a failed or interrupted test leaves no
+ * broker behind.
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { createServer } from "node:net";
+import { delimiter, join } from "node:path";
+
+/** Where Debian puts daemons; not always on a non-root PATH. */
+const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/** The absolute path of an executable on PATH (or in the sbin directories), or null. */
+export function findBinary(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), ...SYSTEM_DIRS];
+  for (const dir of dirs) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago (callers retry if it is taken meanwhile). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function killAll(): void {
+  for (const child of running) killGroup(child, "SIGKILL");
+}
+
+/**
+ * Kills every group still running when this process exits — normally, or by
+ * a signal (a test runner stopping its worker), after which the signal's
+ * default action is taken as if no handler were installed.
+ */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", killAll);
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
+export interface Service {
+  readonly child: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  readonly exited: Promise<number | string>;
+  /** SIGTERM to the whole group, SIGKILL after `graceMs`; resolves when it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts `command` in a new process group. `onLine` gets every line it
+ * writes to stdout or stderr, as it comes.
+ */
+export function startService(
+  command: string,
+  args: readonly string[],
+  onLine: (line: string) => void,
+  cwd?: string,
+): Service {
+  installExitHook();
+  const child = spawn(command, args, {
+    cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  running.add(child);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      running.delete(child);
+      resolve(code ?? signal ?? "unknown");
+    });
+    child.once("error", (error) => {
+      running.delete(child);
+      resolve(error.message);
+    });
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = "";
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const line of lines) onLine(line);
+    });
+  }
+  return {
+    child,
+    exited,
+    async stop(graceMs = 3000) {
+      if (!running.has(child)) return;
+      killGroup(child, "SIGTERM");
+      const timer = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

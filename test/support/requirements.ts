@@ -1,0 +1,64 @@
+/**
+ * Which external brokers this machine has. Suites that need one are skipped,
+ * loudly, when it is missing — unless `COURIER_REQUIRE_BROKERS=1` (set by
+ * `.ci/run`), which turns a missing binary into a failure so CI never skips
+ * them. The skip list is also printed by `test/support/global-setup.ts`.
+ */
+
+import { findBinary } from "./processes.js";
+
+export type ExternalBinary = "mosquitto" | "redis-server";
+
+/** The suites that need each binary (printed when it is missing). */
+export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
+  mosquitto: [
+    "test/brokers/mosquitto-v311.test.ts (core behaviour suite on mosquitto, MQTT 3.1.1)",
+    "test/brokers/mosquitto-v5.test.ts (core behaviour suite on mosquitto, MQTT 5)",
+    "test/brokers/mqtt5-connack.test.ts (MQTT 5 CONNACK 0x86/0x87/0x8C take the auth path)",
+    "test/brokers/mqtt5-disconnect.test.ts (MQTT 5 server DISCONNECT classified by reason code)",
+    "test/brokers/mqtt5-session.test.ts (MQTT 5 session expiry and sessionPresent)",
+    "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
+  ],
+  "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
+};
+
+export const APT_PACKAGE: Record<ExternalBinary, string> = {
+  mosquitto: "mosquitto",
+  "redis-server": "redis-server",
+};
+
+export function brokersRequired(): boolean {
+  return process.env.COURIER_REQUIRE_BROKERS === "1";
+}
+
+export function missingBinaries(): ExternalBinary[] {
+  return (Object.keys(SUITES_NEEDING) as ExternalBinary[]).filter((b) => findBinary(b) === null);
+}
+
+/** The banner listing what is skipped because `missing` binaries are not installed. */
+export function skipBanner(missing: readonly ExternalBinary[]): string {
+  const rule = "!".repeat(78);
+  const lines = [rule, "!!! SKIPPED — these suites did NOT run (a skipped suite is not a pass):"];
+  for (const binary of missing) {
+    lines.push(`!!!   ${binary} not found on PATH (apt-get install -y ${APT_PACKAGE[binary]}):`);
+    for (const suite of SUITES_NEEDING[binary]) lines.push(`!!!     - ${suite}`);
+  }
+  lines.push("!!! Set COURIER_REQUIRE_BROKERS=1 to make a missing broker fail the run.", rule);
+  return lines.join("\n");
+}
+
+/**
+ * For a test file that needs `binary`: true when it is there. When it is
+ * missing, throws if brokers are required, else warns and returns false (the
+ * caller skips its suite).
+ */
+export function hasBinary(binary: ExternalBinary): boolean {
+  if (findBinary(binary) !== null) return true;
+  if (brokersRequired()) {
+    throw new Error(
+      `COURIER_REQUIRE_BROKERS=1 but ${binary} is not on PATH: apt-get install -y ${APT_PACKAGE[binary]}`,
+    );
+  }
+  console.warn(skipBanner([binary]));
+  return false;
+}

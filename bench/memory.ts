@@ -6,6 +6,7 @@
 
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { TSX_LOADER } from "./support/clients.js";
 import { RemoteBroker } from "./support/remote-broker.js";
 import { alternate, type BenchOutput, fmt, median, summary } from "./support/stats.js";
 
@@ -15,7 +16,7 @@ function sample(kind: "raw" | "ours", n: number, port: number): Promise<number> 
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ["--import", "tsx", "--expose-gc", sampleEntry, kind, String(n), String(port)],
+      ["--import", TSX_LOADER, "--expose-gc", sampleEntry, kind, String(n), String(port)],
       { maxBuffer: 1 << 20 },
       (error, stdout) => {
         if (error) return reject(error);

@@ -35,8 +35,20 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
 
   const clientId = "ours-recovery";
   const client: RealtimeClient = ourClient(broker.port, {
-    endpoint: { host: HOST, port: broker.port, scheme: "mqtt", username: "bench", password: token, clientId },
-    onAuthFailure: async () => ({ username: "bench", password: token }),
+    endpoint: {
+      host: HOST,
+      port: broker.port,
+      scheme: "mqtt",
+      username: "bench",
+      password: token,
+      clientId,
+    },
+    onAuthFailure: async () => ({
+      host: HOST,
+      port: broker.port,
+      username: "bench",
+      password: token,
+    }),
     // The kick is a network loss first: reconnect at once. Forget each rep's auth failure soon.
     retryBackoff: { baseSeconds: 0.01, resetAfterSeconds: 0.1 },
     subscribeBatchSize: BATCH,
@@ -76,14 +88,24 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
 
   const floor = async (): Promise<Recovery> => {
     const t0 = performance.now();
-    const raw = await rawClient(broker.port, { username: "bench", password: token, clientId: "raw-floor" });
+    const raw = await rawClient(broker.port, {
+      username: "bench",
+      password: token,
+      clientId: "raw-floor",
+    });
     const connected = performance.now();
     for (let i = 0; i < FILTERS; i += BATCH) {
-      await raw.subscribeAsync(Object.fromEntries(filters.slice(i, i + BATCH).map((f) => [f, { qos: 0 as const }])));
+      await raw.subscribeAsync(
+        Object.fromEntries(filters.slice(i, i + BATCH).map((f) => [f, { qos: 0 as const }])),
+      );
     }
     const t1 = performance.now();
     await endRaw(raw);
-    return { excessMs: t1 - t0, phases: { connecting: connected - t0, restoring: t1 - connected }, packets: Math.ceil(FILTERS / BATCH) };
+    return {
+      excessMs: t1 - t0,
+      phases: { connecting: connected - t0, restoring: t1 - connected },
+      packets: Math.ceil(FILTERS / BATCH),
+    };
   };
 
   await floor(); // warm-up
@@ -95,7 +117,8 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
   const floorMs = floors.map((r) => r.excessMs);
   const beyondFloor = median(excess) - median(floorMs);
   const met = median(excess) <= ALLOWANCE_MS;
-  const phase = (state: ConnectionState) => fmt(median(ourRuns.map((r) => r.phases[state] ?? 0)), 1);
+  const phase = (state: ConnectionState) =>
+    fmt(median(ourRuns.map((r) => r.phases[state] ?? 0)), 1);
   return {
     rows: [
       {

@@ -102,7 +102,11 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
         ratio: `${fmt(ratio, 2)}× naive; ${fmt(median(ms("ours")) / median(ms("resubscribe")), 2)}× resubscribe`,
         target: `≤ ${maxPackets} packets; ≤ 0.5× naive`,
         met,
-        note: met ? "" : packets("ours") > maxPackets ? "too many packets" : "slower than half the naive loop",
+        note: met
+          ? ""
+          : packets("ours") > maxPackets
+            ? "too many packets"
+            : "slower than half the naive loop",
       } satisfies Row,
     ],
     data: results,

@@ -29,3 +29,6 @@ export function ourClient(
 export function endRaw(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.end(true, {}, () => resolve()));
 }
+
+/** `--import` argument that runs TypeScript in a child process, whatever its working directory. */
+export const TSX_LOADER = import.meta.resolve("tsx");

@@ -30,7 +30,11 @@ async function open(count: number): Promise<() => Promise<void>> {
     for (let i = 0; i < count; i += 50) {
       const wave = Math.min(50, count - i);
       // Raw mqtt.js as an app would use it: its defaults (reconnectPeriod 1000 ms).
-      clients.push(...(await Promise.all(Array.from({ length: wave }, () => rawClient(port, { reconnectPeriod: 1000 })))));
+      clients.push(
+        ...(await Promise.all(
+          Array.from({ length: wave }, () => rawClient(port, { reconnectPeriod: 1000 })),
+        )),
+      );
     }
     return async () => {
       await Promise.all(clients.map(endRaw));

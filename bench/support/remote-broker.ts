@@ -3,6 +3,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { BrokerCommand } from "./broker-process.js";
+import { TSX_LOADER } from "./clients.js";
 
 const entry = fileURLToPath(new URL("./broker-process.ts", import.meta.url));
 
@@ -25,7 +26,7 @@ export class RemoteBroker {
 
   static start(): Promise<RemoteBroker> {
     const child = fork(entry, [], {
-      execArgv: ["--import", "tsx"],
+      execArgv: ["--import", TSX_LOADER],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     return new Promise((resolve, reject) => {

@@ -41,7 +41,10 @@ function runChild(name: string): Promise<BenchOutput> {
   const argv = ["--import", TSX_LOADER, "--expose-gc", childEntry, name, out];
   if (quick) argv.push("--quick");
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, { cwd: root, stdio: ["ignore", "inherit", "inherit"] });
+    const child = spawn(process.execPath, argv, {
+      cwd: root,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
     child.on("error", reject);
     child.on("exit", (code, signal) => {
       if (code !== 0) return reject(new Error(`benchmark "${name}" exited with ${signal ?? code}`));
@@ -74,7 +77,9 @@ console.log(`\n${markdownTable(rows)}\n`);
 for (const row of rows.filter((r) => r.met === false)) {
   console.log(`MISSED: ${row.benchmark}: ${row.measured} vs target ${row.target}. ${row.note}`);
 }
-console.log(`\n${rows.length} rows in ${seconds.toFixed(1)} s${quick ? " (quick mode: smaller counts, fewer repetitions)" : ""}; ${machine.oneLine}`);
+console.log(
+  `\n${rows.length} rows in ${seconds.toFixed(1)} s${quick ? " (quick mode: smaller counts, fewer repetitions)" : ""}; ${machine.oneLine}`,
+);
 
 if (write && crashed.length === 0) {
   const herd = outputs.herd?.data as HerdData | undefined;

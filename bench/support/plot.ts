@@ -72,7 +72,10 @@ export function herdSvg(data: HerdData, binMs: number): string {
     run.rate.forEach((v, bin) => {
       const s0 = (bin * binMs) / 1000;
       const s1 = ((bin + 1) * binMs) / 1000;
-      points.push(`${x(s0).toFixed(1)},${y(v).toFixed(1)}`, `${x(s1).toFixed(1)},${y(v).toFixed(1)}`);
+      points.push(
+        `${x(s0).toFixed(1)},${y(v).toFixed(1)}`,
+        `${x(s1).toFixed(1)},${y(v).toFixed(1)}`,
+      );
     });
     const color = COLORS[run.jitter] ?? "#000";
     parts.push(

@@ -58,7 +58,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
 
   let generation = 0;
   const ours = async (): Promise<Recovery> => {
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 150)); // past resetAfterSeconds
     token = `token-${++generation}`; // revoked: the next CONNECT is refused
     let refusedAt = 0;
     broker.onRefused = (id, at) => {
@@ -86,21 +86,29 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
     return { excessMs: connectedAt - refusedAt - WAIT_MS, phases, packets };
   };
 
-  const floor = async (): Promise<Recovery> => {
-    const t0 = performance.now();
-    const raw = await rawClient(broker.port, {
-      username: "bench",
-      password: token,
-      clientId: "raw-floor",
-    });
-    const connected = performance.now();
+  // The floor's client lives the same history as ours (1,000 subscriptions, then
+  // kicked), so the broker does the same session work when it comes back.
+  const subscribeAll = async (raw: Awaited<ReturnType<typeof rawClient>>) => {
     for (let i = 0; i < FILTERS; i += BATCH) {
-      await raw.subscribeAsync(
-        Object.fromEntries(filters.slice(i, i + BATCH).map((f) => [f, { qos: 0 as const }])),
-      );
+      const batch = filters.slice(i, i + BATCH).map((f) => [f, { qos: 0 as const }]);
+      await raw.subscribeAsync(Object.fromEntries(batch));
     }
+  };
+  const floor = async (): Promise<Recovery> => {
+    const options = { username: "bench", password: token, clientId: "raw-floor" };
+    const before = await rawClient(broker.port, options);
+    await subscribeAll(before);
+    const closed = new Promise<void>((resolve) => before.once("close", () => resolve()));
+    broker.kick("raw-floor");
+    await closed;
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const t0 = performance.now();
+    const raw = await rawClient(broker.port, options);
+    const connected = performance.now();
+    await subscribeAll(raw);
     const t1 = performance.now();
     await endRaw(raw);
+    await endRaw(before);
     return {
       excessMs: t1 - t0,
       phases: { connecting: connected - t0, restoring: t1 - connected },
@@ -128,7 +136,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
         ratio: `${beyondFloor >= 0 ? "+" : ""}${fmt(beyondFloor, 1)} ms vs floor`,
         target: `≤ ${ALLOWANCE_MS} ms beyond the 2 s`,
         met,
-        note: `close ${phase("authFailed")} · refresh ${phase("refreshing")} · wait−2 s ${fmt(median(ourRuns.map((r) => (r.phases.waiting ?? WAIT_MS) - WAIT_MS)), 1)} · connect ${phase("reconnecting")} · restore ${phase("restoring")} ms; ${median(ourRuns.map((r) => r.packets))} SUBSCRIBE packets`,
+        note: `close ${phase("authFailed")} · refresh ${phase("refreshing")} · timer overshoot ${fmt(median(ourRuns.map((r) => (r.phases.waiting ?? WAIT_MS) - WAIT_MS)), 1)} · reconnect + restore ${fmt(median(ourRuns.map((r) => (r.phases.reconnecting ?? 0) + (r.phases.restoring ?? 0))), 1)} ms; ${median(ourRuns.map((r) => r.packets))} SUBSCRIBE packets`,
       } satisfies Row,
     ],
     data: { ours: ourRuns, floor: floors },

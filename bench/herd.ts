@@ -100,7 +100,7 @@ interface Scenario {
 function scenarios(quick: boolean): Scenario[] {
   if (quick) {
     return [
-      { name: "outage", clients: 200, baseSeconds: 0.5, ceilSeconds: 1.5, downMs: 2500, reps: 1 },
+      { name: "outage", clients: 200, baseSeconds: 0.25, ceilSeconds: 1, downMs: 1500, reps: 1 },
     ];
   }
   return [

@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--only=a,b] [--write] [--strict]`
+ * `npm run bench [-- --quick] [--only=a,b] [--write] [--strict] [--render]`
  *
  * Runs each benchmark in a fresh process (so one's garbage, sockets or
  * crash cannot skew another), prints the table, and — in the full run, or
- * with `--write` — regenerates docs/benchmarks.md and its herd plot.
+ * with `--write` — regenerates docs/benchmarks.md, its herd plot and the raw
+ * results (docs/benchmarks.json). `--render` rebuilds the page from those
+ * results without measuring (after editing bench/analysis.md).
  * Exit code: 1 if a benchmark crashed; missed targets are reported, and
  * fail the run only with `--strict`.
  */
@@ -53,6 +55,31 @@ function runChild(name: string): Promise<BenchOutput> {
   });
 }
 
+interface Saved {
+  rows: Row[];
+  outputs: Record<string, BenchOutput>;
+  machine: ReturnType<typeof machineSummary>;
+  command: string;
+  seconds: number;
+  quick: boolean;
+}
+
+function writeDocs(saved: Saved): void {
+  const herd = saved.outputs.herd?.data as HerdData | undefined;
+  if (herd) writeFileSync(join(root, "docs/benchmarks-herd.svg"), herdSvg(herd, BIN_MS));
+  writeFileSync(join(root, "docs/benchmarks.json"), `${JSON.stringify(saved)}\n`);
+  writeFileSync(
+    join(root, "docs/benchmarks.md"),
+    renderDoc({ ...saved, hasPlot: herd !== undefined }),
+  );
+  console.log("wrote docs/benchmarks.md, docs/benchmarks-herd.svg and docs/benchmarks.json");
+}
+
+if (args.includes("--render")) {
+  writeDocs(JSON.parse(readFileSync(join(root, "docs/benchmarks.json"), "utf8")) as Saved);
+  process.exit(0);
+}
+
 const started = Date.now();
 const machine = machineSummary();
 const rows: Row[] = [];
@@ -82,14 +109,8 @@ console.log(
 );
 
 if (write && crashed.length === 0) {
-  const herd = outputs.herd?.data as HerdData | undefined;
-  if (herd) writeFileSync(join(root, "docs/benchmarks-herd.svg"), herdSvg(herd, BIN_MS));
   const command = `npm run bench${args.length ? ` -- ${args.join(" ")}` : ""}`;
-  writeFileSync(
-    join(root, "docs/benchmarks.md"),
-    renderDoc({ rows, machine, command, seconds, quick, hasPlot: herd !== undefined }),
-  );
-  console.log("wrote docs/benchmarks.md and docs/benchmarks-herd.svg");
+  writeDocs({ rows, outputs, machine, command, seconds, quick });
 }
 
 if (crashed.length > 0) {

@@ -224,13 +224,11 @@ export class RealtimeClient {
       }
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
-      return this.#session.outbox.publish({
-        topic,
-        payload,
-        qos,
-        retain: options.retain === true,
-        ...(options.properties ? { properties: options.properties } : {}),
-      });
+      const retain = options.retain === true;
+      const { properties } = options;
+      return this.#session.outbox.publish(
+        properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain },
+      );
     } catch (error) {
       return Promise.reject(error);
     }

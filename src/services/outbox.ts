@@ -9,6 +9,7 @@
 
 import { PublishRejectedError, QueueOverflowError } from "../errors.js";
 import type { PublishRequest, SessionLink } from "./broker-link.js";
+import { LinkedList, type Links } from "./linked-list.js";
 import { reasonName } from "./reason-codes.js";
 
 export interface OutboxLimits {
@@ -22,7 +23,7 @@ export interface OutboxLimits {
   readonly overflow: "rejectNew" | "dropOldest";
 }
 
-interface Entry {
+interface Entry extends Links<Entry> {
   readonly request: PublishRequest;
   readonly bytes: number;
   readonly resolve: () => void;
@@ -39,8 +40,8 @@ function payloadBytes(payload: string | Uint8Array): number {
 
 export class Outbox {
   readonly #limits: OutboxLimits;
-  /** Unsettled entries in publish order (a Set keeps insertion order and deletes in O(1)). */
-  readonly #entries = new Set<Entry>();
+  /** Unsettled entries in publish order. */
+  readonly #entries = new LinkedList<Entry>();
   #bytes = 0;
   #link: SessionLink | null = null;
 
@@ -58,7 +59,16 @@ export class Outbox {
       const link = this.#link;
       if (!link && !this.#admit(request, reject)) return;
       const bytes = payloadBytes(request.payload);
-      const entry: Entry = { request, bytes, resolve, reject, sentOn: null };
+      const entry: Entry = {
+        request,
+        bytes,
+        resolve,
+        reject,
+        sentOn: null,
+        prev: null,
+        next: null,
+        listed: false,
+      };
       this.#entries.add(entry);
       this.#bytes += bytes;
       if (link) this.#send(entry, link);
@@ -82,8 +92,7 @@ export class Outbox {
 
   /** Rejects every unsettled publish (disconnect, terminal failure). */
   rejectAll(error: Error): void {
-    const entries = [...this.#entries];
-    this.#entries.clear();
+    const entries = this.#entries.clear();
     this.#bytes = 0;
     for (const entry of entries) entry.reject(error);
   }
@@ -107,7 +116,7 @@ export class Outbox {
       return false;
     }
     while (this.#entries.size >= maxMessages || this.#bytes + bytes > maxBytes) {
-      const oldest = overflow === "dropOldest" ? this.#entries.values().next().value : undefined;
+      const oldest = overflow === "dropOldest" ? this.#entries.first : undefined;
       if (!oldest) {
         reject(new QueueOverflowError(request.topic, limit));
         return false;

@@ -159,7 +159,7 @@ export class Session {
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
     const link = this.#link;
     if (!link) {
-      throw new ConnectionLostError("the connection closed before subscriptions were restored");
+      throw new ConnectionLostError("closed before subscriptions were restored");
     }
     const outcome = await this.registry.restore(link, input.sessionPresent);
     return { ...outcome, sessionPresent: input.sessionPresent };

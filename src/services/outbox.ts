@@ -104,7 +104,7 @@ export class Outbox {
       reject(
         new QueueOverflowError(
           request.topic,
-          "QoS 0 publishes are not queued while disconnected (offlineQueue.qos0)",
+          "QoS 0 is not queued while disconnected (offlineQueue.qos0)",
         ),
       );
       return false;

@@ -38,6 +38,7 @@ export function herdSvg(data: HerdData, binMs: number): string {
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>Connection attempts per second at the broker during a reconnect herd, per jitter mode</title>`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(
       `Reconnect herd: ${data.clients} clients, broker down ${data.downMs / 1000} s at t = 0 (base ${data.baseSeconds} s, ceiling ${data.ceilSeconds} s)`,

@@ -104,8 +104,8 @@ function scenarios(quick: boolean): Scenario[] {
     ];
   }
   return [
-    { name: "long outage", clients: 2000, baseSeconds: 1, ceilSeconds: 8, downMs: 8000, reps: 2 },
-    { name: "short outage", clients: 2000, baseSeconds: 1, ceilSeconds: 8, downMs: 2500, reps: 1 },
+    { name: "long outage", clients: 2000, baseSeconds: 1, ceilSeconds: 8, downMs: 8000, reps: 3 },
+    { name: "short outage", clients: 2000, baseSeconds: 1, ceilSeconds: 8, downMs: 2500, reps: 3 },
   ];
 }
 

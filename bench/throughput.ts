@@ -49,7 +49,7 @@ function counter(count: number) {
   return { onMessage, done };
 }
 
-async function receiveQos0(quick: boolean): Promise<Row> {
+async function receiveQos0(quick: boolean): Promise<Rates> {
   const count = quick ? 15_000 : 100_000;
   const reps = quick ? 3 : 7;
   const broker = await RemoteBroker.start();
@@ -89,7 +89,7 @@ async function receiveQos0(quick: boolean): Promise<Row> {
   );
 }
 
-async function publishQos1(quick: boolean): Promise<Row> {
+async function publishQos1(quick: boolean): Promise<Rates> {
   const count = quick ? 8_000 : 50_000;
   const window = 100;
   const reps = quick ? 3 : 7;
@@ -131,13 +131,28 @@ async function publishQos1(quick: boolean): Promise<Row> {
   );
 }
 
-function rateRow(name: string, raw: Sample[], ours: Sample[], target: number, anchor: string): Row {
+interface Rates {
+  row: Row;
+  raw: Sample[];
+  ours: Sample[];
+}
+
+function rateRow(
+  name: string,
+  raw: Sample[],
+  ours: Sample[],
+  target: number,
+  anchor: string,
+): Rates {
   // Each repetition's pair ran back to back: the median of the pairs' ratios
   // shrugs off load that drifts across the run (other processes on the machine).
   const ratio = median(ours.map((s, i) => s.rate / (raw[i]?.rate ?? Number.NaN)));
   const cpu = (samples: Sample[]) => fmt(median(samples.map((s) => s.cpuUs)), 1);
+  // Best of each, for context: what each reaches when the machine leaves it alone.
+  const best = (samples: Sample[]) => Math.max(...samples.map((s) => s.rate));
+  const bestRatio = best(ours) / best(raw);
   const met = ratio >= target;
-  return {
+  const row: Row = {
     benchmark: name,
     measured: `${summary(
       ours.map((s) => s.rate),
@@ -147,13 +162,22 @@ function rateRow(name: string, raw: Sample[], ours: Sample[], target: number, an
       raw.map((s) => s.rate),
       "",
     )} (${cpu(raw)} µs CPU/msg)`,
-    ratio: `${fmt(ratio, 3)}× (median of pairs)`,
+    ratio: `${fmt(ratio, 3)}× (median of pairs; best-of ${fmt(bestRatio, 3)}×)`,
     target: `≥ ${target}× raw`,
     met,
     note: met ? "" : "slower than raw mqtt.js beyond the allowance",
   };
+  return { row, raw, ours };
 }
 
 export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
-  return { rows: [await receiveQos0(quick), await publishQos1(quick)] };
+  const receive = await receiveQos0(quick);
+  const publish = await publishQos1(quick);
+  return {
+    rows: [receive.row, publish.row],
+    data: {
+      receive: { raw: receive.raw, ours: receive.ours },
+      publish: { raw: publish.raw, ours: publish.ours },
+    },
+  };
 }

@@ -27,7 +27,7 @@ export function herdSvg(data: HerdData, binMs: number): string {
   });
   const width = 760;
   const height = 380;
-  const m = { left: 70, right: 20, top: 40, bottom: 50 };
+  const m = { left: 70, right: 20, top: 48, bottom: 50 };
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const bins = Math.max(...runs.map((r) => r.rate.length));
@@ -43,6 +43,7 @@ export function herdSvg(data: HerdData, binMs: number): string {
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14">${esc(
       `Reconnect herd: ${data.clients} clients, broker down ${data.downMs / 1000} s at t = 0 (base ${data.baseSeconds} s, ceiling ${data.ceilSeconds} s)`,
     )}</text>`,
+    `<text x="${width / 2}" y="34" text-anchor="middle" fill="#666">one run per mode (the median peak); "all back": from the broker's return to the last client connected</text>`,
   );
   const yStep = niceStep(yMax, 6);
   for (let v = 0; v <= yMax; v += yStep) {
@@ -81,9 +82,9 @@ export function herdSvg(data: HerdData, binMs: number): string {
     const color = COLORS[run.jitter] ?? "#000";
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="1.5" points="${points.join(" ")}"/>`,
-      `<rect x="${m.left + plotW - 230}" y="${m.top + 10 + i * 18}" width="12" height="12" fill="${color}"/>`,
-      `<text x="${m.left + plotW - 212}" y="${m.top + 20 + i * 18}">${esc(
-        `${run.jitter}: peak ${run.peak.toLocaleString("en-US")}/s, all back ${(run.backWithinMs / 1000).toFixed(1)} s after`,
+      `<rect x="${m.left + 12}" y="${m.top + 10 + i * 18}" width="12" height="12" fill="${color}"/>`,
+      `<text x="${m.left + 30}" y="${m.top + 20 + i * 18}">${esc(
+        `${run.jitter}: peak ${run.peak.toLocaleString("en-US")}/s, all back in ${(run.backWithinMs / 1000).toFixed(1)} s`,
       )}</text>`,
     );
   });

@@ -73,7 +73,7 @@ export class NotAuthorizedError extends ConnectionRefusedError {
       reasonCode,
       reason,
       source,
-      "Pass onAuthFailure to refresh credentials automatically, or call updateEndpoint() with new credentials and connect() again.",
+      "Set onAuthFailure, or call updateEndpoint() with new credentials, then connect().",
       "NOT_AUTHORIZED",
     );
   }
@@ -132,7 +132,7 @@ export class RetriesExhaustedError extends CourierError {
   constructor(attempts: number, options?: { cause?: unknown }) {
     super(
       "RETRIES_EXHAUSTED",
-      `Gave up after ${attempts} consecutive failed attempts (retryBackoff.maxRetries). Call connect() to start again.`,
+      `Gave up after ${attempts} failed attempts (retryBackoff.maxRetries); connect() starts again.`,
       options,
     );
     this.attempts = attempts;
@@ -146,7 +146,7 @@ export class QueueOverflowError extends CourierError {
   constructor(topic: string, limit: string) {
     super(
       "QUEUE_OVERFLOW",
-      `Publish to "${topic}" was not queued: the offline queue is full (${limit}). Raise offlineQueue limits or publish less while disconnected.`,
+      `Publish to "${topic}" not queued: offline queue full (${limit}); see offlineQueue.`,
     );
     this.topic = topic;
   }
@@ -155,7 +155,7 @@ export class QueueOverflowError extends CourierError {
 /** The operation could not finish because `disconnect()` was called. */
 export class ClientClosedError extends CourierError {
   constructor(what: string) {
-    super("CLIENT_CLOSED", `${what} was cancelled because disconnect() was called.`);
+    super("CLIENT_CLOSED", `${what} cancelled by disconnect().`);
   }
 }
 
@@ -164,7 +164,7 @@ export class ClientFailedError extends CourierError {
   constructor(what: string, cause: unknown) {
     super(
       "CLIENT_FAILED",
-      `${what} failed: the client stopped after an error that retrying cannot fix. Call connect() to start again.`,
+      `${what} failed: the client stopped (see client.error); connect() starts again.`,
       { cause },
     );
   }
@@ -178,7 +178,7 @@ export class SubscriptionRejectedError extends CourierError {
   constructor(filter: string, reasonCode: number, reason: string) {
     super(
       "SUBSCRIPTION_REJECTED",
-      `The broker refused the subscription "${filter}": ${reason} (reason code ${reasonCode}).`,
+      `The broker refused "${filter}": ${reason} (reason code ${reasonCode}).`,
     );
     this.filter = filter;
     this.reasonCode = reasonCode;
@@ -205,7 +205,7 @@ export class HandlerError extends CourierError {
   readonly filter: string;
 
   constructor(filter: string, cause: unknown) {
-    super("HANDLER_FAILED", `A message handler for "${filter}" threw.`, { cause });
+    super("HANDLER_FAILED", `A handler for "${filter}" threw.`, { cause });
     this.filter = filter;
   }
 }

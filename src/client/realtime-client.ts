@@ -8,7 +8,7 @@
  */
 
 import type { IPublishPacket } from "mqtt";
-import { type Actor, createActor } from "xstate";
+import { createActor } from "xstate";
 import {
   ClientClosedError,
   ClientFailedError,
@@ -23,7 +23,7 @@ import type { Message, MessageHandler, Subscription } from "../services/subscrip
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { Emitter } from "./emitter.js";
 import { type RealtimeClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
-import { Session } from "./session.js";
+import { type ClientActor, clientMachine, Session } from "./session.js";
 
 export interface PublishOptions {
   /** @default 0 */
@@ -61,8 +61,6 @@ export interface ClientEvents {
   restored: (result: RestoreResult) => void;
 }
 
-type ConnectionActor = Actor<ReturnType<Session["machine"]>>;
-
 interface Waiter {
   resolve(): void;
   reject(error: Error): void;
@@ -80,7 +78,7 @@ export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
   readonly #session: Session;
-  readonly #actor: ConnectionActor;
+  readonly #actor: ClientActor;
   #state: ConnectionState = "idle";
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
@@ -100,7 +98,7 @@ export class RealtimeClient {
         for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
       },
     });
-    this.#actor = createActor(this.#session.machine(), {
+    this.#actor = createActor(clientMachine, {
       input: {
         endpoints: this.#options.endpoints,
         retry: this.#options.retry,
@@ -115,6 +113,7 @@ export class RealtimeClient {
     });
     this.#actor.on("notify.error", (event) => emitError(event.error));
     this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
+    this.#session.bind(this.#actor);
     this.#actor.start();
   }
 
@@ -225,13 +224,11 @@ export class RealtimeClient {
       }
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
-      return this.#session.outbox.publish({
-        topic,
-        payload,
-        qos,
-        retain: options.retain === true,
-        ...(options.properties ? { properties: options.properties } : {}),
-      });
+      const retain = options.retain === true;
+      const { properties } = options;
+      return this.#session.outbox.publish(
+        properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain },
+      );
     } catch (error) {
       return Promise.reject(error);
     }

@@ -5,10 +5,15 @@
  * `refreshCredentials`, the platform watcher behind `watchEnvironment`, and
  * the actions that attach the live connection to the registry and outbox.
  * The machine decides when; this file only says how.
+ *
+ * The machine is provided once, for every client: `provide()` builds a whole
+ * new machine (about 50 KB of state nodes), too much to pay per client. Its
+ * implementations find their client's session through the actor system,
+ * which every actor of one client shares.
  */
 
 import type { IPublishPacket } from "mqtt";
-import { fromCallback, fromPromise } from "xstate";
+import { type Actor, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,
   ClientClosedError,
@@ -46,6 +51,42 @@ export interface SessionHooks {
   settle(reason: "closed" | "failed", error: CourierError | null): void;
 }
 
+/** Each running client's session, by its actor system. */
+const sessions = new WeakMap<object, Session>();
+
+function sessionOf(system: object): Session {
+  const session = sessions.get(system);
+  if (!session) throw new Error("no session is bound to this actor system");
+  return session;
+}
+
+/** The production machine with the services plugged in (shared by every client). */
+export const clientMachine = connectionMachine.provide({
+  actors: {
+    watchEnvironment: fromCallback(({ system, sendBack }) =>
+      sessionOf(system).watchEnvironment(sendBack),
+    ),
+    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
+      ({ system, input, sendBack, receive }) =>
+        sessionOf(system).openLink(input, sendBack, receive),
+    ),
+    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(
+      ({ system, input }) => sessionOf(system).restore(input),
+    ),
+    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
+      ({ system, input, signal }) => sessionOf(system).refresh(input, signal),
+    ),
+  },
+  actions: {
+    attachSession: ({ system }) => sessionOf(system).attach(),
+    detachSession: ({ system }) => sessionOf(system).detach(),
+    rejectPending: ({ system, context }, params) =>
+      sessionOf(system).rejectPending(params.reason, context.error),
+  },
+});
+
+export type ClientActor = Actor<typeof clientMachine>;
+
 export class Session {
   readonly registry: SubscriptionRegistry;
   readonly outbox: Outbox;
@@ -65,41 +106,30 @@ export class Session {
     this.outbox = new Outbox(options.outbox);
   }
 
-  /** The production machine with this session's implementations. */
-  machine() {
-    return connectionMachine.provide({
-      actors: {
-        watchEnvironment: fromCallback(({ sendBack }) => {
-          const { environment } = this.#options;
-          return environment ? watchWith(environment, sendBack) : undefined;
-        }),
-        connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
-          ({ input, sendBack, receive }) => this.#openLink(input, sendBack, receive),
-        ),
-        restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
-          this.#restore(input),
-        ),
-        refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
-          ({ input, signal }) => this.#refresh(input, signal),
-        ),
-      },
-      actions: {
-        attachSession: () => {
-          const link = this.#link;
-          if (!link) return;
-          this.registry.attach(link);
-          this.outbox.attach(link);
-        },
-        detachSession: () => {
-          this.registry.detach();
-          this.outbox.detach();
-        },
-        rejectPending: ({ context }, params) => this.#rejectPending(params.reason, context.error),
-      },
-    });
+  /** Serves `actor`'s machine implementations; call before `actor.start()`. */
+  bind(actor: ClientActor): void {
+    sessions.set(actor.system, this);
   }
 
-  #openLink(
+  watchEnvironment(sendBack: (event: ConnectionEvent) => void): (() => void) | undefined {
+    const { environment } = this.#options;
+    return environment ? watchWith(environment, sendBack) : undefined;
+  }
+
+  /** From `connected` on, publishes and subscribes go to the live connection. */
+  attach(): void {
+    const link = this.#link;
+    if (!link) return;
+    this.registry.attach(link);
+    this.outbox.attach(link);
+  }
+
+  detach(): void {
+    this.registry.detach();
+    this.outbox.detach();
+  }
+
+  openLink(
     input: ConnectBrokerInput,
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
@@ -126,16 +156,16 @@ export class Session {
     };
   }
 
-  async #restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
+  async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
     const link = this.#link;
     if (!link) {
-      throw new ConnectionLostError("the connection closed before subscriptions were restored");
+      throw new ConnectionLostError("closed before subscriptions were restored");
     }
     const outcome = await this.registry.restore(link, input.sessionPresent);
     return { ...outcome, sessionPresent: input.sessionPresent };
   }
 
-  async #refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
+  async refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
     const handler = this.#options.onAuthFailure;
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
     const patch = await requestCredentials(handler, { signal, retry: input.retry });
@@ -162,7 +192,7 @@ export class Session {
   }
 
   /** Settles every pending promise when the machine enters `idle` or `failed`. */
-  #rejectPending(reason: "closed" | "failed", error: CourierError | null): void {
+  rejectPending(reason: "closed" | "failed", error: CourierError | null): void {
     this.#hooks.settle(reason, error);
     const failed = (what: string) =>
       reason === "closed" ? new ClientClosedError(what) : new ClientFailedError(what, error);

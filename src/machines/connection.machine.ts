@@ -81,9 +81,7 @@ export function currentEndpoint(
 
 /** Placeholder for an actor the facade (or a test) must provide. */
 function required(name: string): never {
-  throw new Error(
-    `connectionMachine: provide the "${name}" actor with machine.provide({ actors }) (see docs/testing.md).`,
-  );
+  throw new Error(`connectionMachine: provide the "${name}" actor (machine.provide).`);
 }
 
 /** The error a failure event stands for, for the `error` the user sees. */
@@ -257,8 +255,8 @@ export const connectionMachine = setup({
           refusal.reason,
           refusal.source,
           refusal.reasonCode === 0x8e
-            ? "Another connection took over this client identifier; use a unique clientId per connection."
-            : "Retrying with the same options cannot succeed; fix the options and call connect() again.",
+            ? "Another connection took over this clientId; give each connection a unique clientId."
+            : "Retrying cannot fix this; fix the options, then connect().",
         );
       },
     }),

@@ -79,8 +79,8 @@ export interface SessionLink {
   subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
   /** One UNSUBSCRIBE packet. */
   unsubscribe(filters: readonly string[]): Promise<void>;
-  /** `done(null)` on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */
-  publish(request: PublishRequest, done: (error: Error | null) => void): void;
+  /** `done()` without an error on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */
+  publish(request: PublishRequest, done: (error?: Error | null) => void): void;
 }
 
 type Disposer = () => void;
@@ -173,12 +173,12 @@ export class BrokerLink implements SessionLink {
     });
   }
 
-  publish(request: PublishRequest, done: (error: Error | null) => void): void {
-    const options: IClientPublishOptions = { qos: request.qos, retain: request.retain };
-    if (request.properties) options.properties = request.properties;
-    this.#client.publish(request.topic, request.payload as string | Buffer, options, (error) =>
-      done(error ?? null),
-    );
+  publish(request: PublishRequest, done: (error?: Error | null) => void): void {
+    // mqtt.js copies the options it is given, so the common ones are shared, not rebuilt per message.
+    const options: IClientPublishOptions = request.properties
+      ? { qos: request.qos, retain: request.retain, properties: request.properties }
+      : (PUBLISH_OPTIONS[request.qos + (request.retain ? 3 : 0)] as IClientPublishOptions);
+    this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
   }
 
   /**
@@ -301,3 +301,8 @@ export class BrokerLink implements SessionLink {
 }
 
 function ignore(): void {}
+
+/** Publish options for QoS 0, 1, 2 without retain, then with; frozen, since every publish shares them. */
+const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [0, 1, 2, 0, 1, 2].map((qos, i) =>
+  Object.freeze({ qos: qos as Qos, retain: i > 2 }),
+);

@@ -95,7 +95,7 @@ export function resolveEndpoint(
     // The value is not echoed: a URL-shaped host may carry a password.
     throw new InvalidOptionsError(
       `${field}.host`,
-      'expected a bare host name or IP address like "broker.example.com", without scheme, port, user name or path (put those in scheme, port, username/password and path)',
+      'expected a bare host like "broker.example.com" (scheme, port, credentials and path have their own fields)',
     );
   }
   const port = e.port;
@@ -158,10 +158,7 @@ export function mergeEndpoint(
   field: string,
 ): ResolvedEndpoint {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
-    throw new InvalidOptionsError(
-      field,
-      "expected an object like { host, port, username, password }",
-    );
+    throw new InvalidOptionsError(field, "expected an object like { host, port }");
   }
   return resolveEndpoint({ ...current, ...patch }, field, current.clientId);
 }
@@ -178,7 +175,7 @@ export function assertCredentialsFit(
   if (protocolVersion < 5 && endpoint.password !== undefined && endpoint.username === undefined) {
     throw new InvalidOptionsError(
       `${field}.username`,
-      "MQTT 3.1.1 needs a user name when a password is set (or use mqtt: { protocolVersion: 5 })",
+      "MQTT 3.1.1 needs a user name with a password (or mqtt.protocolVersion 5)",
     );
   }
 }

@@ -11,6 +11,7 @@
 
 import { PublishRejectedError, QueueOverflowError } from "../errors.js";
 import type { PublishRequest, SessionLink } from "./broker-link.js";
+import { LinkedList, type Links } from "./linked-list.js";
 import { reasonName } from "./reason-codes.js";
 
 export interface OutboxLimits {
@@ -24,7 +25,7 @@ export interface OutboxLimits {
   readonly overflow: "rejectNew" | "dropOldest";
 }
 
-interface Entry {
+interface Entry extends Links<Entry> {
   readonly request: PublishRequest;
   readonly bytes: number;
   readonly resolve: () => void;
@@ -41,12 +42,14 @@ function payloadBytes(payload: string | Uint8Array): number {
 
 export class Outbox {
   readonly #limits: OutboxLimits;
-  /** Unsettled entries in publish order (a Set keeps insertion order and deletes in O(1)). */
-  readonly #entries = new Set<Entry>();
+  /** Unsettled entries in publish order. */
+  readonly #entries = new LinkedList<Entry>();
   #bytes = 0;
   #link: SessionLink | null = null;
   /** QoS 1/2 entries written to `#link` and not yet acknowledged. */
   #inFlight = 0;
+  /** Entries not written to `#link` (all of them while detached). */
+  #waiting = 0;
 
   constructor(limits: OutboxLimits) {
     this.#limits = limits;
@@ -62,10 +65,22 @@ export class Outbox {
       const link = this.#link;
       if (!link && !this.#admit(request, reject)) return;
       const bytes = payloadBytes(request.payload);
-      const entry: Entry = { request, bytes, resolve, reject, sentOn: null };
+      const entry: Entry = {
+        request,
+        bytes,
+        resolve,
+        reject,
+        sentOn: null,
+        prev: null,
+        next: null,
+        listed: false,
+      };
       this.#entries.add(entry);
       this.#bytes += bytes;
-      if (link) this.#pump(link);
+      this.#waiting += 1;
+      // The hot path: nothing queued ahead of it and room at the broker, so write it now.
+      // Otherwise it waits its turn; acknowledgements pump the queue.
+      if (link && this.#waiting === 1 && this.#hasRoom(entry, link)) this.#send(entry, link);
     });
   }
 
@@ -73,8 +88,10 @@ export class Outbox {
   attach(link: SessionLink): void {
     this.#link = link;
     this.#inFlight = 0;
+    this.#waiting = 0;
     for (const entry of this.#entries) {
-      if (entry.sentOn === link && entry.request.qos > 0) this.#inFlight += 1;
+      if (entry.sentOn !== link) this.#waiting += 1;
+      else if (entry.request.qos > 0) this.#inFlight += 1;
     }
     this.#pump(link);
   }
@@ -83,15 +100,16 @@ export class Outbox {
   detach(): void {
     this.#link = null;
     this.#inFlight = 0;
+    this.#waiting = this.#entries.size;
     for (const entry of this.#entries) entry.sentOn = null;
   }
 
   /** Rejects every unsettled publish (disconnect, terminal failure). */
   rejectAll(error: Error): void {
-    const entries = [...this.#entries];
-    this.#entries.clear();
+    const entries = this.#entries.clear();
     this.#bytes = 0;
     this.#inFlight = 0;
+    this.#waiting = 0;
     for (const entry of entries) entry.reject(error);
   }
 
@@ -102,7 +120,7 @@ export class Outbox {
       reject(
         new QueueOverflowError(
           request.topic,
-          "QoS 0 publishes are not queued while disconnected (offlineQueue.qos0)",
+          "QoS 0 is not queued while disconnected (offlineQueue.qos0)",
         ),
       );
       return false;
@@ -114,7 +132,7 @@ export class Outbox {
       return false;
     }
     while (this.#entries.size >= maxMessages || this.#bytes + bytes > maxBytes) {
-      const oldest = overflow === "dropOldest" ? this.#entries.values().next().value : undefined;
+      const oldest = overflow === "dropOldest" ? this.#entries.first : undefined;
       if (!oldest) {
         reject(new QueueOverflowError(request.topic, limit));
         return false;
@@ -133,17 +151,24 @@ export class Outbox {
    * entries wait behind it so the order is kept.
    */
   #pump(link: SessionLink): void {
-    const room = link.receiveMaximum ?? Number.POSITIVE_INFINITY;
     for (const entry of this.#entries) {
-      if (this.#link !== link) return;
+      if (this.#link !== link || this.#waiting === 0) return;
       if (entry.sentOn === link) continue;
-      if (entry.request.qos > 0 && this.#inFlight >= room) return;
+      if (!this.#hasRoom(entry, link)) return;
       this.#send(entry, link);
     }
   }
 
+  /** QoS 0 always has room; QoS 1/2 while fewer than Receive Maximum are unacknowledged. */
+  #hasRoom(entry: Entry, link: SessionLink): boolean {
+    return (
+      entry.request.qos === 0 || this.#inFlight < (link.receiveMaximum ?? Number.POSITIVE_INFINITY)
+    );
+  }
+
   #send(entry: Entry, link: SessionLink): void {
     entry.sentOn = link;
+    this.#waiting -= 1;
     const counted = entry.request.qos > 0;
     if (counted) this.#inFlight += 1;
     link.publish(entry.request, (error) => {
@@ -169,6 +194,7 @@ export class Outbox {
   }
 
   #settle(entry: Entry): void {
+    if (entry.sentOn === null || entry.sentOn !== this.#link) this.#waiting -= 1;
     this.#entries.delete(entry);
     this.#bytes -= entry.bytes;
   }

@@ -28,7 +28,7 @@ export interface Refusal {
   readonly serverReference?: string;
 }
 
-/** MQTT 3.1.1 CONNACK return codes. */
+/** MQTT 3.1.1 CONNACK return codes 1–5: name and category. */
 const CONNACK_V3: Record<number, readonly [string, RefusalCategory]> = {
   1: ["unacceptable protocol version", "fatal"],
   2: ["identifier rejected", "fatal"],
@@ -37,45 +37,19 @@ const CONNACK_V3: Record<number, readonly [string, RefusalCategory]> = {
   5: ["not authorized", "auth"],
 };
 
-/** MQTT 5 reason codes ≥ 0x80 (and the two below it a DISCONNECT may carry). */
-const REASONS_V5: Record<number, string> = {
+/**
+ * MQTT 5 reason codes 0x80–0xA2 (§2.4), in order: one list rather than a
+ * table of numbers keeps the browser bundle small.
+ */
+const REASONS_V5 =
+  "unspecified error,malformed packet,protocol error,implementation specific error,unsupported protocol version,client identifier not valid,bad user name or password,not authorized,server unavailable,server busy,banned,server shutting down,bad authentication method,keep alive timeout,session taken over,topic filter invalid,topic name invalid,packet identifier in use,packet identifier not found,receive maximum exceeded,topic alias invalid,packet too large,message rate too high,quota exceeded,administrative action,payload format invalid,retain not supported,QoS not supported,use another server,server moved,shared subscriptions not supported,connection rate exceeded,maximum connect time,subscription identifiers not supported,wildcard subscriptions not supported".split(
+    ",",
+  );
+
+/** The two codes below 0x80 a DISCONNECT may carry. */
+const SUCCESS_V5: Record<number, string> = {
   0: "normal disconnection",
   4: "disconnect with will message",
-  128: "unspecified error",
-  129: "malformed packet",
-  130: "protocol error",
-  131: "implementation specific error",
-  132: "unsupported protocol version",
-  133: "client identifier not valid",
-  134: "bad user name or password",
-  135: "not authorized",
-  136: "server unavailable",
-  137: "server busy",
-  138: "banned",
-  139: "server shutting down",
-  140: "bad authentication method",
-  141: "keep alive timeout",
-  142: "session taken over",
-  143: "topic filter invalid",
-  144: "topic name invalid",
-  145: "packet identifier in use",
-  146: "packet identifier not found",
-  147: "receive maximum exceeded",
-  148: "topic alias invalid",
-  149: "packet too large",
-  150: "message rate too high",
-  151: "quota exceeded",
-  152: "administrative action",
-  153: "payload format invalid",
-  154: "retain not supported",
-  155: "QoS not supported",
-  156: "use another server",
-  157: "server moved",
-  158: "shared subscriptions not supported",
-  159: "connection rate exceeded",
-  160: "maximum connect time",
-  161: "subscription identifiers not supported",
-  162: "wildcard subscriptions not supported",
 };
 
 /** DESIGN.md behaviour 1: 0x86, 0x87, 0x8C take the auth path. */
@@ -103,7 +77,10 @@ export function reasonName(reasonCode: number, protocolVersion: number): string 
     if (reasonCode === 0x80) return "failure";
     return CONNACK_V3[reasonCode]?.[0] ?? `return code ${reasonCode}`;
   }
-  return REASONS_V5[reasonCode] ?? `reason code 0x${reasonCode.toString(16)}`;
+  return (
+    (reasonCode < 0x80 ? SUCCESS_V5[reasonCode] : REASONS_V5[reasonCode - 0x80]) ??
+    `reason code 0x${reasonCode.toString(16)}`
+  );
 }
 
 /**

@@ -52,15 +52,11 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
       throw new TypeError("RemoteCredentials: url must be a string or a URL");
     }
     if (typeof map !== "function") {
-      throw new TypeError(
-        "RemoteCredentials: the second argument must map the JSON answer to an endpoint",
-      );
+      throw new TypeError("RemoteCredentials: map must be a function (JSON answer → endpoint)");
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError(
-        "RemoteCredentials: options.timeoutMs must be a positive number of milliseconds",
-      );
+      throw new TypeError("RemoteCredentials: options.timeoutMs must be positive (ms)");
     }
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== "function") {

@@ -144,6 +144,16 @@ describe("Outbox while attached", () => {
     expect(live.outcome.status).toBe("resolved");
   });
 
+  it("a burst of unacknowledged publishes goes out at once, in order, each written once", () => {
+    const outbox = new Outbox({ ...LIMITS, maxMessages: 100_000 });
+    const link = new FakeLink();
+    outbox.attach(link);
+    for (let i = 0; i < 20_000; i++) void outbox.publish(req(`t/${i}`, "x", (i % 2) as Qos));
+    expect(link.sent).toHaveLength(20_000);
+    expect(link.sent.every((s, i) => s.request.topic === `t/${i}`)).toBe(true);
+    expect(outbox.size).toBe(20_000);
+  });
+
   it("does not send an entry twice on the same link", () => {
     const outbox = new Outbox(LIMITS);
     void outbox.publish(req("a"));

@@ -34,6 +34,7 @@ import {
 } from "../services/endpoint.js";
 import { watchWith } from "../services/environment.js";
 import { Outbox } from "../services/outbox.js";
+import { SecretList } from "../services/redact.js";
 import { type Message, SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -49,6 +50,8 @@ export interface SessionHooks {
 export class Session {
   readonly registry: SubscriptionRegistry;
   readonly outbox: Outbox;
+  /** Every password the client has held, so inspection events can be redacted of them. */
+  readonly secrets = new SecretList();
   readonly #options: ResolvedOptions;
   readonly #hooks: SessionHooks;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
@@ -63,6 +66,7 @@ export class Session {
       onRejected: hooks.error,
     });
     this.outbox = new Outbox(options.outbox);
+    for (const endpoint of options.endpoints) this.secrets.add(endpoint.password);
   }
 
   /** The production machine with this session's implementations. */
@@ -138,7 +142,14 @@ export class Session {
   async #refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
     const handler = this.#options.onAuthFailure;
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
-    const patch = await requestCredentials(handler, { signal, retry: input.retry });
+    const patch = await requestCredentials(
+      handler,
+      { signal, retry: input.retry },
+      input.endpoint.password,
+    );
+    // Known before it is validated: a malformed answer must not leak it either.
+    const password = (patch as { password?: unknown } | null)?.password;
+    if (typeof password === "string") this.secrets.add(password);
     try {
       const next = mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
       assertCredentialsFit(next, this.#options.protocolVersion, "onAuthFailure() result");

@@ -8,6 +8,7 @@
 
 import { AuthRefreshError, CourierError } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
+import type { Secret } from "./secret.js";
 
 /** Anything that can produce fresh credentials. `RemoteCredentials` is one. */
 export interface CredentialsProvider {
@@ -35,6 +36,16 @@ interface Flight {
   readonly controller: AbortController;
   waiters: number;
 }
+
+/**
+ * Providers that coordinate refreshes beyond this page (`RemoteCredentials`
+ * across tabs) register how to call them with the password the broker just
+ * refused: knowing it, they can reuse credentials another tab fetched since.
+ */
+export const refreshWith = new WeakMap<
+  object,
+  (refused: Secret | undefined, signal: AbortSignal) => Promise<Endpoint>
+>();
 
 /** In-flight calls per key (a provider, a function), shared across clients. */
 const flights = new WeakMap<object, Flight>();
@@ -101,17 +112,25 @@ function join<T>(
   });
 }
 
-/** Asks `handler` for credentials, sharing one call among everyone asking at the same time. */
+/**
+ * Asks `handler` for credentials, sharing one call among everyone asking at
+ * the same time. `refused` is the password the broker refused, for
+ * providers that coordinate across tabs (`refreshWith`).
+ */
 export function requestCredentials(
   handler: AuthFailureHandler,
   context: AuthFailureContext,
+  refused?: Secret,
 ): Promise<Endpoint> {
+  const coordinated = refreshWith.get(handler);
   return shareFlight(
     handler,
-    async (signal) =>
-      typeof handler === "function"
+    async (signal) => {
+      if (coordinated) return coordinated(refused, signal);
+      return typeof handler === "function"
         ? handler({ signal, retry: context.retry })
-        : handler.getCredentials({ signal }),
+        : handler.getCredentials({ signal });
+    },
     context.signal,
     () => new AuthRefreshError("rejected", "the refresh was cancelled."),
   ).catch((error: unknown) => {

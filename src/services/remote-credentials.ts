@@ -133,7 +133,10 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
     try {
       let response: Response;
       try {
-        response = await this.#fetch(this.#url, {
+        // Called detached: a browser's fetch throws "Illegal invocation" when called
+        // as a method of another object (here, this provider).
+        const fetchImpl = this.#fetch;
+        response = await fetchImpl(this.#url, {
           method: "GET",
           ...this.#init,
           headers: { accept: "application/json", ...headersOf(this.#init.headers) },

@@ -55,6 +55,10 @@ export async function buildPages(outDir: string): Promise<BundleReport> {
   const builtins: string[] = [];
   const warnings: string[] = [];
   const pages = ["index.html", "devtools.html", "receiver.html"];
+  // A production build, as an app ships it: under vitest NODE_ENV is "test", which
+  // would make Vite pick packages' "development" builds (xstate's, for one).
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = "production";
   const result = await build({
     root: PAGES,
     configFile: false,
@@ -76,6 +80,8 @@ export async function buildPages(outDir: string): Promise<BundleReport> {
         },
       },
     },
+  }).finally(() => {
+    process.env.NODE_ENV = nodeEnv;
   });
   const outputs = (Array.isArray(result) ? result : [result]) as {
     output: {

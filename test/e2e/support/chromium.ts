@@ -93,13 +93,19 @@ export async function launchChromium(): Promise<Chromium> {
     requests,
     newPage: () => context.newPage(),
     async close() {
+      const exited = child.exitCode === null ? once(child, "exit") : Promise.resolve();
+      // Closes Chromium itself (for a CDP connection, browser.close() only disconnects).
+      await browser
+        .newBrowserCDPSession()
+        .then((session) => session.send("Browser.close"))
+        .catch(() => {});
       await browser.close().catch(() => {});
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await Promise.race([once(child, "exit"), new Promise((r) => setTimeout(r, 5000))]);
-        if (child.exitCode === null) child.kill("SIGKILL");
+      const timeout = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+      if ((await Promise.race([exited.then(() => "exited"), timeout])) !== "exited") {
+        child.kill("SIGKILL");
+        await exited;
       }
-      await rm(profile, { recursive: true, force: true });
+      await rm(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
     },
   };
 }

@@ -87,11 +87,9 @@ export async function waitForPage<A = undefined>(
   arg?: A,
   timeoutMs = 60_000,
 ): Promise<Observed> {
-  await page.waitForFunction(
-    ([source, value]) => (0, eval)(`(${source})`)(window.e2e.observed, value) as boolean,
-    [predicate.toString(), arg] as const,
-    { polling: 50, timeout: timeoutMs },
-  );
+  // An expression Playwright evaluates in the page: the predicate's source, called there.
+  const expression = `(${predicate.toString()})(window.e2e.observed, ${JSON.stringify(arg ?? null)})`;
+  await page.waitForFunction(expression, undefined, { polling: 50, timeout: timeoutMs });
   return observed(page);
 }
 

@@ -117,7 +117,7 @@ export class Publisher {
     this.client = client;
   }
 
-  static async start(stack: Stack, topic: string): Promise<Publisher> {
+  static async start(stack: Stack, topic: string, clientId = "e2e-publisher"): Promise<Publisher> {
     const url = new URL(stack.tokenUrl);
     url.searchParams.set("user", "publisher");
     const credentials = new RemoteCredentials(url, (r: TokenResponse) => ({
@@ -128,7 +128,7 @@ export class Publisher {
       scheme: "mqtt",
     }));
     const client = new RealtimeClient({
-      endpoint: { ...(await credentials.getCredentials()), clientId: "e2e-publisher" },
+      endpoint: { ...(await credentials.getCredentials()), clientId },
       onAuthFailure: credentials,
       environment: false,
     });

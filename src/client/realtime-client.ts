@@ -185,7 +185,7 @@ export class RealtimeClient {
     const current = currentEndpoint(this.#actor.getSnapshot().context);
     const next = mergeEndpoint(current, endpoint, "endpoint");
     assertCredentialsFit(next, this.#options.protocolVersion, "endpoint");
-    this.#session.secrets.add(next.password);
+    this.#session.adopt(next);
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
   }
 

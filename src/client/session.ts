@@ -26,7 +26,7 @@ import type {
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
 import { BrokerLink } from "../services/broker-link.js";
-import { requestCredentials } from "../services/credentials.js";
+import { coordinatedProviders, requestCredentials } from "../services/credentials.js";
 import {
   assertCredentialsFit,
   mergeEndpoint,
@@ -66,7 +66,14 @@ export class Session {
       onRejected: hooks.error,
     });
     this.outbox = new Outbox(options.outbox);
-    for (const endpoint of options.endpoints) this.secrets.add(endpoint.password);
+    for (const endpoint of options.endpoints) this.adopt(endpoint);
+  }
+
+  /** The client uses `endpoint`'s credentials from now on (at start, or after `updateEndpoint()`). */
+  adopt(endpoint: ResolvedEndpoint): void {
+    this.secrets.add(endpoint.password);
+    const provider = this.#options.onAuthFailure;
+    if (provider) coordinatedProviders.get(provider)?.using(endpoint.password);
   }
 
   /** The production machine with this session's implementations. */

@@ -38,14 +38,20 @@ interface Flight {
 }
 
 /**
- * Providers that coordinate refreshes beyond this page (`RemoteCredentials`
- * across tabs) register how to call them with the password the broker just
- * refused: knowing it, they can reuse credentials another tab fetched since.
+ * How the client talks to a provider that coordinates refreshes beyond this
+ * page (`RemoteCredentials`, across tabs): it says which password it uses and
+ * which one the broker refused, so the provider can tell whether credentials
+ * another tab fetched are newer.
  */
-export const refreshWith = new WeakMap<
-  object,
-  (refused: Secret | undefined, signal: AbortSignal) => Promise<Endpoint>
->();
+export interface CoordinatedProvider {
+  /** Fresh credentials after the broker refused `refused`. */
+  refresh(refused: Secret | undefined, signal: AbortSignal): Promise<Endpoint>;
+  /** The client uses this password from now on (it started with it, or `updateEndpoint()` set it). */
+  using(password: Secret | undefined): void;
+}
+
+/** Providers that coordinate, by provider object (`RemoteCredentials` registers itself). */
+export const coordinatedProviders = new WeakMap<object, CoordinatedProvider>();
 
 /** In-flight calls per key (a provider, a function), shared across clients. */
 const flights = new WeakMap<object, Flight>();
@@ -115,18 +121,18 @@ function join<T>(
 /**
  * Asks `handler` for credentials, sharing one call among everyone asking at
  * the same time. `refused` is the password the broker refused, for
- * providers that coordinate across tabs (`refreshWith`).
+ * providers that coordinate across tabs (`coordinatedProviders`).
  */
 export function requestCredentials(
   handler: AuthFailureHandler,
   context: AuthFailureContext,
   refused?: Secret,
 ): Promise<Endpoint> {
-  const coordinated = refreshWith.get(handler);
+  const coordinated = coordinatedProviders.get(handler);
   return shareFlight(
     handler,
     async (signal) => {
-      if (coordinated) return coordinated(refused, signal);
+      if (coordinated) return coordinated.refresh(refused, signal);
       return typeof handler === "function"
         ? handler({ signal, retry: context.retry })
         : handler.getCredentials({ signal });

@@ -32,12 +32,13 @@ export interface ChannelLike {
   onmessage: ((event: { data: unknown }) => void) | null;
 }
 
-interface Answer {
-  readonly endpoint: Endpoint;
+/** Credentials this tab learnt of: an answer (with its endpoint), or a password a client uses. */
+interface Known {
+  readonly endpoint?: Endpoint;
   readonly password: Secret | undefined;
   /** When this tab learnt it (`now()`). */
   readonly at: number;
-  /** Order in which this tab learnt its answers. */
+  /** The order in which this tab learnt them. */
   readonly seq: number;
 }
 
@@ -51,7 +52,7 @@ const LOCK_PREFIX = `${CHANNEL_NAME}:`;
 export const SETTLE_MS = 300;
 /** A tab refused with older credentials reuses another tab's answer for this long. */
 export const REUSE_MS = 30_000;
-/** Superseded passwords remembered per key (to tell "older than the shared ones"). */
+/** Credentials remembered per key, newest last (to tell "older than the shared ones"). */
 const HISTORY = 8;
 
 const sleep = (ms: number) => new Promise<undefined>((resolve) => setTimeout(resolve, ms));
@@ -60,8 +61,7 @@ export class CrossTabCredentials {
   readonly #locks: LockManagerLike;
   readonly #channel: ChannelLike;
   readonly #now: () => number;
-  readonly #latest = new Map<string, Answer>();
-  readonly #older = new Map<string, Secret[]>();
+  readonly #known = new Map<string, Known[]>();
   readonly #listeners = new Set<(key: string) => void>();
   #seq = 0;
 
@@ -129,21 +129,39 @@ export class CrossTabCredentials {
     }
   }
 
-  #reusable(key: string, refused: Secret | undefined): Endpoint | undefined {
-    const latest = this.#latest.get(key);
-    const older = this.#older.get(key) ?? [];
-    const ok =
-      latest !== undefined &&
-      refused !== undefined &&
-      !refused.equals(latest.password) &&
-      older.some((password) => password.equals(refused)) &&
-      this.#now() - latest.at <= REUSE_MS;
-    return ok ? { ...latest.endpoint } : undefined;
+  /**
+   * A client of this tab uses `password` (it started with it, or the app set
+   * it): if the broker refuses it after another tab shared newer credentials,
+   * those are known to be newer.
+   */
+  using(key: string, password: Secret | undefined): void {
+    const known = this.#known.get(key) ?? [];
+    if (!password || known.some((k) => password.equals(k.password))) return;
+    this.#remember(key, { password, at: this.#now(), seq: ++this.#seq });
   }
 
+  /** The newest answer learnt after `refused` was, if recent: credentials newer than the refused ones. */
+  #reusable(key: string, refused: Secret | undefined): Endpoint | undefined {
+    const known = this.#known.get(key) ?? [];
+    const since = known.findIndex((k) => refused?.equals(k.password));
+    if (since < 0) return undefined;
+    const newer = known
+      .slice(since + 1)
+      .filter((k) => k.endpoint && !refused?.equals(k.password))
+      .at(-1);
+    return newer?.endpoint && this.#now() - newer.at <= REUSE_MS
+      ? { ...newer.endpoint }
+      : undefined;
+  }
+
+  /** The newest answer learnt after `since` (a sequence number). */
   #newer(key: string, since: number): Endpoint | undefined {
-    const latest = this.#latest.get(key);
-    return latest && latest.seq > since ? { ...latest.endpoint } : undefined;
+    const answer = (this.#known.get(key) ?? []).filter((k) => k.endpoint && k.seq > since).at(-1);
+    return answer?.endpoint ? { ...answer.endpoint } : undefined;
+  }
+
+  #remember(key: string, known: Known): void {
+    this.#known.set(key, [...(this.#known.get(key) ?? []), known].slice(-HISTORY));
   }
 
   /** Resolves with the first answer for `key` newer than `since`; rejects once `signal` aborts. */
@@ -166,15 +184,9 @@ export class CrossTabCredentials {
   }
 
   #learn(key: string, endpoint: Endpoint): void {
-    const previous = this.#latest.get(key);
-    if (previous?.password) {
-      const older = [...(this.#older.get(key) ?? []), previous.password].slice(-HISTORY);
-      this.#older.set(key, older);
-    }
     const password =
       typeof endpoint.password === "string" ? new Secret(endpoint.password) : undefined;
-    this.#seq += 1;
-    this.#latest.set(key, { endpoint, password, at: this.#now(), seq: this.#seq });
+    this.#remember(key, { endpoint, password, at: this.#now(), seq: ++this.#seq });
     for (const listener of [...this.#listeners]) listener(key);
   }
 

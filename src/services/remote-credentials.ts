@@ -7,7 +7,7 @@
  */
 
 import { CredentialsFetchError } from "../errors.js";
-import { type CredentialsProvider, refreshWith, shareFlight } from "./credentials.js";
+import { type CredentialsProvider, coordinatedProviders, shareFlight } from "./credentials.js";
 import { crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Secret } from "./secret.js";
@@ -90,7 +90,12 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
       throw new TypeError("RemoteCredentials: options.crossTabKey must be a string or false");
     }
     this.#crossTabKey = key;
-    refreshWith.set(this, (refused, signal) => this.#get(signal, refused));
+    coordinatedProviders.set(this, {
+      refresh: (refused, signal) => this.#get(signal, refused),
+      using: (password) => {
+        if (key !== false) crossTabCredentials()?.using(key, password);
+      },
+    });
   }
 
   /**

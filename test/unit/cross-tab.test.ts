@@ -237,9 +237,31 @@ describe("a tab refused after another tab refreshed", () => {
     expect(answer.password).toBe("token-3");
   });
 
-  test("refused with credentials this tab never saw (given by the app): asks", async () => {
+  test("refused with credentials this tab was never told of: asks", async () => {
     const { b, endpoint } = await afterTwoRefreshes();
     const answer = await b.request(KEY, secret("from-the-page"), endpoint.fetch);
+    expect(answer.password).toBe("token-3");
+  });
+
+  test("refused with credentials its client started with (given by the page), learnt before the shared ones: reuses them", async () => {
+    const { list } = tabs(2);
+    const endpoint = tokenEndpoint(10);
+    const [a, b] = list as [CrossTabCredentials, CrossTabCredentials];
+    // Both pages embed the session's token; tab A is refused first and refreshes.
+    a.using(KEY, secret("embedded"));
+    b.using(KEY, secret("embedded"));
+    await a.request(KEY, secret("embedded"), endpoint.fetch);
+    await sleep(10);
+    // Tab B, throttled in the background, is refused a second later with the same token.
+    const answer = await b.request(KEY, secret("embedded"), endpoint.fetch);
+    expect(answer.password).toBe("token-1");
+    expect(endpoint.requests).toBe(1);
+  });
+
+  test("refused with credentials it started using after the newest shared answer: asks", async () => {
+    const { b, endpoint } = await afterTwoRefreshes();
+    b.using(KEY, secret("set-later-by-updateEndpoint"));
+    const answer = await b.request(KEY, secret("set-later-by-updateEndpoint"), endpoint.fetch);
     expect(answer.password).toBe("token-3");
   });
 

@@ -178,6 +178,7 @@ describe("a connection that died silently while the page was hidden", () => {
     publisher.run(20);
     await waitForPage(page, (o) => o.messages.length >= 5);
 
+    const freezing = Date.now();
     await freeze(cdp);
     // Frozen: no timer, no socket callback runs in the page, while messages pile up at the broker.
     await sleep(3000);
@@ -191,7 +192,7 @@ describe("a connection that died silently while the page was hidden", () => {
     const frozenAt = signalAt(done, "freeze");
     const resumedAt = signalAt(done, "resume");
     expect(
-      done.lifecycle.filter((e) => e.at >= frozenAt).map((e) => `${e.type}:${e.visibility}`),
+      done.lifecycle.filter((e) => e.at >= freezing).map((e) => `${e.type}:${e.visibility}`),
     ).toEqual([
       "visibilitychange:hidden",
       "freeze:hidden",

@@ -11,7 +11,7 @@
  * credential (`password`, `username`, `token`, `jwt`, `authorization`, …)
  * holding text or an object is `[redacted]` — user names too, as some
  * brokers take the token as the user name; any other text that contains a
- * secret the client has held is `[redacted]`; an error keeps its name (and,
+ * secret the client has held (8 characters or more) is `[redacted]`; an error keeps its name (and,
  * for the SDK's own errors, which never quote a secret, its code, reason and
  * message, and its cause redacted by the same rules) but not the message of
  * an error the SDK did not write, which may quote anything. Actor references
@@ -33,13 +33,18 @@ const CREDENTIAL_FIELD =
 /** Snapshot fields that hold the machine's definition, not data. */
 const DEFINITION_FIELDS = new Set(["machine", "_nodes", "tags", "historyValue"]);
 
+/** Shortest secret searched for inside other text. */
+const MIN_SEARCHED = 8;
+
 /** Secrets the client has held (passwords, tokens), to catch them inside any text. */
 export class SecretList {
   readonly #values: string[] = [];
 
   add(value: string | Secret | undefined): void {
     const text = value instanceof Secret ? value.reveal() : value;
-    if (!text || this.#values.includes(text)) return;
+    // A short password would blank every text that happens to contain it (a state name,
+    // an error message): those are left to the Secret and field-name rules.
+    if (!text || text.length < MIN_SEARCHED || this.#values.includes(text)) return;
     this.#values.push(text);
     // Old tokens have expired; a bounded list keeps a long-lived client small.
     if (this.#values.length > 16) this.#values.shift();

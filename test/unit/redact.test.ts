@@ -85,6 +85,14 @@ describe("redact()", () => {
     expect(redact(input, secrets())).toEqual(expected);
   });
 
+  test("a short password is not searched for inside other text (it would blank state names)", () => {
+    const list = secrets("wait");
+    expect(redact({ value: "waiting", password: "wait" }, list)).toEqual({
+      value: "waiting",
+      password: REDACTED,
+    });
+  });
+
   test("text that contains a secret the client has held, under any field, is redacted", () => {
     const list = secrets(TOKEN);
     expect(redact({ detail: `refused ${TOKEN} at 12:00` }, list)).toEqual({ detail: REDACTED });

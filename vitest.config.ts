@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 const src = (file: string) => fileURLToPath(new URL(`./src/${file}`, import.meta.url));
 
@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The Chromium suite runs on its own: `npm run test:e2e` (vitest.e2e.config.ts).
+    exclude: [...configDefaults.exclude, "test/e2e/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -17,14 +17,18 @@ import { type BenchOutput, fmt } from "./support/stats.js";
 /** The issue's target for the SDK's own code, min + gzip, in bytes (reported, not enforced). */
 export const OWN_TARGET_BYTES = 6_000;
 /**
- * What CI enforces: the size reached (12,930 bytes: 12,811 at the start of
- * issue 7, −200 for shorter texts, +250 for the outbox's linked list, which
- * halved the SDK's CPU cost per publish) plus a small margin. The 6 KB target
- * is out of reach without dropping behaviour: with every string literal
- * emptied, the minified code alone still gzips to 9.1 KB (docs/benchmarks.md).
+ * What CI enforces: the size reached plus a small margin. 12,930 bytes at the
+ * end of issue 7 (12,811 at its start, −200 for shorter texts, +250 for the
+ * outbox's linked list, which halved the SDK's CPU cost per publish); then
+ * 15,050 with issues 5 and 6: +1.8 KB for redacted devtools inspection
+ * (services/redact.ts) and one token request per origin across tabs
+ * (services/cross-tab.ts), the rest for Receive Maximum and the pre-CONNACK
+ * guard in the adapter. The 6 KB target is out of reach without dropping
+ * behaviour: with every string literal emptied, the minified code alone
+ * still gzips to 9.1 KB (docs/benchmarks.md).
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 13_200;
+export const OWN_BUDGET_BYTES = 15_400;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

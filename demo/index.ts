@@ -11,6 +11,7 @@ import { jsonLines } from "./render/json.js";
 import { TerminalRenderer } from "./render/terminal.js";
 import type { DemoEvent } from "./scenario/events.js";
 import { runDemo } from "./scenario/run.js";
+import { startViewerServer, type ViewerServer } from "./web/server.js";
 
 /** After the run, a handle left open must not keep the process from exiting. */
 const EXIT_GRACE_MS = 2000;
@@ -39,11 +40,33 @@ async function main(argv: readonly string[]): Promise<number> {
         live: out.isTTY === true,
         columns: () => out.columns ?? 80,
       });
-  const sink: (event: DemoEvent) => void = terminal
+  const render: (event: DemoEvent) => void = terminal
     ? (event) => terminal.event(event)
     : jsonLines(out);
 
-  const run = runDemo(command.config, sink);
+  // --web: the live statechart viewer, fed by the same events plus every client's inspection stream.
+  let viewer: ViewerServer | undefined;
+  if (command.web) {
+    viewer = await startViewerServer(command.web.port);
+    out.write(
+      command.json
+        ? `${JSON.stringify({ type: "demo.web", at: Date.now(), url: viewer.url })}\n`
+        : `Statechart viewer (live, offline): ${viewer.url}\n`,
+    );
+  }
+  const web = viewer;
+  const sink: (event: DemoEvent) => void = web
+    ? (event) => {
+        web.demo(event);
+        render(event);
+      }
+    : render;
+
+  const run = runDemo(
+    command.config,
+    sink,
+    web ? (client, event) => web.inspect(client, event) : undefined,
+  );
   let interrupts = 0;
   const onSignal = () => {
     interrupts += 1;
@@ -61,6 +84,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 1;
   } finally {
     terminal?.close();
+    await viewer?.close();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

@@ -435,6 +435,18 @@ describe("RemoteCredentials, options", () => {
     expect(seen).toEqual([server.url, server.url]);
     expect(server.requests).toHaveLength(2);
   });
+
+  test("fetch is called detached, as a browser's window.fetch requires (else: Illegal invocation)", async () => {
+    const server = await startServer((_req, res) => sendJson(res, 200, TOKEN_BODY));
+    // Strict-mode function: `this` is what the caller passed. window.fetch throws unless it is
+    // undefined or the window; the E2E page without a fetch option caught this in Chromium.
+    const strictFetch = function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+      if (this !== undefined) throw new TypeError("Illegal invocation");
+      return fetch(input, init);
+    } as typeof fetch;
+    const creds = new RemoteCredentials(server.url, pageMapper, { fetch: strictFetch });
+    await expect(creds.getCredentials()).resolves.toStrictEqual(pageMapper(TOKEN_BODY));
+  });
 });
 
 describe("RemoteCredentials, constructor validation", () => {

@@ -20,7 +20,13 @@ export class UsageError extends Error {
 
 export type Command =
   | { readonly kind: "help" }
-  | { readonly kind: "run"; readonly config: DemoConfig; readonly json: boolean };
+  | {
+      readonly kind: "run";
+      readonly config: DemoConfig;
+      readonly json: boolean;
+      /** `--web`: serve the live statechart viewer on 127.0.0.1 (`port` 0: any free one). */
+      readonly web?: { readonly port: number };
+    };
 
 const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
 
@@ -44,6 +50,11 @@ Options:
   --clean               clean sessions instead of persistent ones: every reconnection
                         re-subscribes, and what was published meanwhile is lost
   --json                one JSON event per line instead of the timeline
+  --web                 also serve a live statechart viewer on 127.0.0.1: the
+                        state diagram with every client's state highlighted and
+                        an event log (works offline); runs until Ctrl-C unless
+                        --duration is given
+  --port <n>            the viewer's port (default: any free one; the URL is printed)
   -h, --help            show this help
 
 Colour is used on a terminal unless NO_COLOR is set.
@@ -99,6 +110,8 @@ export function parseFlags(argv: readonly string[]): Command {
         "token-latency": { type: "string" },
         clean: { type: "boolean" },
         json: { type: "boolean" },
+        web: { type: "boolean" },
+        port: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -115,11 +128,17 @@ export function parseFlags(argv: readonly string[]): Command {
       integer: false,
       why: "a refreshed token must outlive the SDK's 2 s wait and the reconnection",
     }),
-    durationSeconds: number("duration", text("duration"), DEFAULT_CONFIG.durationSeconds, {
-      min: 0,
-      max: 86_400,
-      integer: false,
-    }),
+    // A viewer is watched, not waited for: with --web the run lasts until Ctrl-C by default.
+    durationSeconds: number(
+      "duration",
+      text("duration"),
+      values.web ? 0 : DEFAULT_CONFIG.durationSeconds,
+      {
+        min: 0,
+        max: 86_400,
+        integer: false,
+      },
+    ),
     clients: number("clients", text("clients"), DEFAULT_CONFIG.clients, {
       min: 1,
       max: MAX_CLIENTS,
@@ -144,5 +163,12 @@ export function parseFlags(argv: readonly string[]): Command {
     }),
     cleanSession: values.clean === true,
   };
-  return { kind: "run", config, json: values.json === true };
+  if (text("port") !== undefined && !values.web) throw new UsageError("--port needs --web");
+  const port = number("port", text("port"), 0, { min: 0, max: 65_535, integer: true });
+  return {
+    kind: "run",
+    config,
+    json: values.json === true,
+    ...(values.web ? { web: { port } } : {}),
+  };
 }

@@ -42,6 +42,7 @@ export function clientFor(
   initial: Endpoint,
   credentials: RemoteCredentials<TokenResponse>,
   config: DemoConfig,
+  inspect?: RealtimeClientOptions["inspect"],
 ): RealtimeClient {
   const options: RealtimeClientOptions = {
     endpoint: { ...initial, clientId },
@@ -55,6 +56,8 @@ export function clientFor(
     },
     // A persistent session: the broker queues QoS 1 messages while the client is away.
     mqtt: { clean: config.cleanSession },
+    // The web viewer follows each client through its (redacted) inspection events.
+    ...(inspect ? { inspect } : {}),
   };
   return new RealtimeClient(options);
 }

@@ -6,6 +6,7 @@
  * `DemoEvent`s; the summary is the last one.
  */
 
+import type { InspectionEvent } from "xstate";
 import { startStack } from "../stack/index.js";
 import { clientFor, credentialsFor, watchClient } from "./clients.js";
 import {
@@ -68,19 +69,25 @@ async function until(predicate: () => boolean, timeoutMs: number): Promise<boole
   return true;
 }
 
-export function runDemo(config: DemoConfig, sink: DemoSink): DemoRun {
+/** Receives every client's inspection events (already redacted by the SDK), by client name. */
+export type InspectSink = (client: string, event: InspectionEvent) => void;
+
+export function runDemo(config: DemoConfig, sink: DemoSink, inspect?: InspectSink): DemoRun {
   let requestStop: () => void = () => {};
   const stopRequested = new Promise<"signal">((resolve) => {
     requestStop = () => resolve("signal");
   });
-  return { finished: run(config, sink, stopRequested), stop: () => requestStop() };
+  return { finished: run(config, sink, stopRequested, inspect), stop: () => requestStop() };
 }
 
 async function run(
   config: DemoConfig,
   sink: DemoSink,
   stopRequested: Promise<"signal">,
+  inspect: InspectSink | undefined,
 ): Promise<Summary> {
+  const inspectOf = (name: string) =>
+    inspect ? (event: InspectionEvent) => inspect(name, event) : undefined;
   const stack = await startStack({
     ttlSeconds: config.ttlSeconds,
     ttlSecondsByUser: { [PUBLISHER_USER]: config.ttlSeconds * PUBLISHER_TTL_FACTOR },
@@ -111,7 +118,7 @@ async function run(
 
     const trackers = new Map<string, RecoveryTracker>();
     const viewers = names.map((name) => {
-      const client = clientFor(name, viewerEndpoint, viewerCredentials, config);
+      const client = clientFor(name, viewerEndpoint, viewerCredentials, config, inspectOf(name));
       clients.push(client);
       const tracker = new RecoveryTracker(REFRESH_WAIT_MS);
       trackers.set(name, tracker);
@@ -126,7 +133,13 @@ async function run(
     );
 
     const publisherTracker = new RecoveryTracker(REFRESH_WAIT_MS);
-    const publisherClient = clientFor("publisher", publisherEndpoint, publisherCredentials, config);
+    const publisherClient = clientFor(
+      "publisher",
+      publisherEndpoint,
+      publisherCredentials,
+      config,
+      inspectOf("publisher"),
+    );
     clients.push(publisherClient);
     watchClient("publisher", publisherClient, publisherTracker, sink);
     await within(publisherClient.connect(), START_TIMEOUT_MS, "connecting the publisher");

@@ -19,6 +19,7 @@ import { connectionStateOf, currentEndpoint } from "../machines/connection.machi
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
 import type { Qos } from "../services/broker-link.js";
 import { assertCredentialsFit, type Endpoint, mergeEndpoint } from "../services/endpoint.js";
+import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { Emitter } from "./emitter.js";
@@ -105,7 +106,10 @@ export class RealtimeClient {
         timing: this.#options.timing,
         hasCredentialsProvider: this.#options.onAuthFailure !== undefined,
       },
-      ...(this.#options.inspect ? { inspect: this.#options.inspect } : {}),
+      // Devtools get redacted copies: no password, token or user name (services/redact.ts).
+      ...(this.#options.inspect
+        ? { inspect: redactInspection(this.#options.inspect, this.#session.secrets) }
+        : {}),
     });
     this.#actor.subscribe({
       next: (snapshot) => this.#onState(connectionStateOf(snapshot.value)),
@@ -180,6 +184,7 @@ export class RealtimeClient {
     const current = currentEndpoint(this.#actor.getSnapshot().context);
     const next = mergeEndpoint(current, endpoint, "endpoint");
     assertCredentialsFit(next, this.#options.protocolVersion, "endpoint");
+    this.#session.adopt(next);
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
   }
 

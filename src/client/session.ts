@@ -31,7 +31,7 @@ import type {
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
 import { BrokerLink } from "../services/broker-link.js";
-import { requestCredentials } from "../services/credentials.js";
+import { coordinatedProviders, requestCredentials } from "../services/credentials.js";
 import {
   assertCredentialsFit,
   mergeEndpoint,
@@ -39,6 +39,7 @@ import {
 } from "../services/endpoint.js";
 import { watchWith } from "../services/environment.js";
 import { Outbox } from "../services/outbox.js";
+import { SecretList } from "../services/redact.js";
 import { type Message, SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -90,6 +91,8 @@ export type ClientActor = Actor<typeof clientMachine>;
 export class Session {
   readonly registry: SubscriptionRegistry;
   readonly outbox: Outbox;
+  /** Every password the client has held, so inspection events can be redacted of them. */
+  readonly secrets = new SecretList();
   readonly #options: ResolvedOptions;
   readonly #hooks: SessionHooks;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
@@ -104,6 +107,14 @@ export class Session {
       onRejected: hooks.error,
     });
     this.outbox = new Outbox(options.outbox);
+    for (const endpoint of options.endpoints) this.adopt(endpoint);
+  }
+
+  /** The client uses `endpoint`'s credentials from now on (at start, or after `updateEndpoint()`). */
+  adopt(endpoint: ResolvedEndpoint): void {
+    this.secrets.add(endpoint.password);
+    const provider = this.#options.onAuthFailure;
+    if (provider) coordinatedProviders.get(provider)?.using(endpoint.password);
   }
 
   /** Serves `actor`'s machine implementations; call before `actor.start()`. */
@@ -168,7 +179,14 @@ export class Session {
   async refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
     const handler = this.#options.onAuthFailure;
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
-    const patch = await requestCredentials(handler, { signal, retry: input.retry });
+    const patch = await requestCredentials(
+      handler,
+      { signal, retry: input.retry },
+      input.endpoint.password,
+    );
+    // Known before it is validated: a malformed answer must not leak it either.
+    const password = (patch as { password?: unknown } | null)?.password;
+    if (typeof password === "string") this.secrets.add(password);
     try {
       const next = mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
       assertCredentialsFit(next, this.#options.protocolVersion, "onAuthFailure() result");

@@ -8,6 +8,7 @@
 
 import { AuthRefreshError, CourierError } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
+import type { Secret } from "./secret.js";
 
 /** Anything that can produce fresh credentials. `RemoteCredentials` is one. */
 export interface CredentialsProvider {
@@ -35,6 +36,22 @@ interface Flight {
   readonly controller: AbortController;
   waiters: number;
 }
+
+/**
+ * How the client talks to a provider that coordinates refreshes beyond this
+ * page (`RemoteCredentials`, across tabs): it says which password it uses and
+ * which one the broker refused, so the provider can tell whether credentials
+ * another tab fetched are newer.
+ */
+export interface CoordinatedProvider {
+  /** Fresh credentials after the broker refused `refused`. */
+  refresh(refused: Secret | undefined, signal: AbortSignal): Promise<Endpoint>;
+  /** The client uses this password from now on (it started with it, or `updateEndpoint()` set it). */
+  using(password: Secret | undefined): void;
+}
+
+/** Providers that coordinate, by provider object (`RemoteCredentials` registers itself). */
+export const coordinatedProviders = new WeakMap<object, CoordinatedProvider>();
 
 /** In-flight calls per key (a provider, a function), shared across clients. */
 const flights = new WeakMap<object, Flight>();
@@ -101,17 +118,25 @@ function join<T>(
   });
 }
 
-/** Asks `handler` for credentials, sharing one call among everyone asking at the same time. */
+/**
+ * Asks `handler` for credentials, sharing one call among everyone asking at
+ * the same time. `refused` is the password the broker refused, for
+ * providers that coordinate across tabs (`coordinatedProviders`).
+ */
 export function requestCredentials(
   handler: AuthFailureHandler,
   context: AuthFailureContext,
+  refused?: Secret,
 ): Promise<Endpoint> {
+  const coordinated = coordinatedProviders.get(handler);
   return shareFlight(
     handler,
-    async (signal) =>
-      typeof handler === "function"
+    async (signal) => {
+      if (coordinated) return coordinated.refresh(refused, signal);
+      return typeof handler === "function"
         ? handler({ signal, retry: context.retry })
-        : handler.getCredentials({ signal }),
+        : handler.getCredentials({ signal });
+    },
     context.signal,
     () => new AuthRefreshError("rejected", "the refresh was cancelled."),
   ).catch((error: unknown) => {

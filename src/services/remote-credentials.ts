@@ -7,8 +7,10 @@
  */
 
 import { CredentialsFetchError } from "../errors.js";
-import { type CredentialsProvider, shareFlight } from "./credentials.js";
+import { type CredentialsProvider, coordinatedProviders, shareFlight } from "./credentials.js";
+import { crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
+import type { Secret } from "./secret.js";
 
 export interface RemoteCredentialsOptions {
   /**
@@ -26,6 +28,17 @@ export interface RemoteCredentialsOptions {
    * @default 10000
    */
   timeoutMs?: number;
+  /**
+   * Tabs of one origin share refreshes keyed by this: when several refresh at
+   * once, one asks the token endpoint (holding a Web Lock) and the others
+   * take its answer (BroadcastChannel); a tab refused with credentials older
+   * than another tab's newest reuses those. Give tabs that must not share a
+   * token different keys (the same URL serving several users, told apart by
+   * a header), or `false` to keep every tab to itself. Without Web Locks or
+   * BroadcastChannel (Node.js), only this object's own callers share requests.
+   * @default the URL
+   */
+  crossTabKey?: string | false;
 }
 
 /** Maps the token endpoint's JSON answer to an endpoint. */
@@ -40,6 +53,7 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
   readonly #fetch: typeof globalThis.fetch;
   readonly #init: RequestInit;
   readonly #timeoutMs: number;
+  readonly #crossTabKey: string | false;
   /** Its own key for request sharing (the client shares calls keyed by this object itself). */
   readonly #flightKey = {};
 
@@ -67,14 +81,37 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
     this.#fetch = fetchImpl;
     this.#init = options.init ?? {};
     this.#timeoutMs = timeoutMs;
+    const key = options.crossTabKey ?? this.#url;
+    if (key !== false && typeof key !== "string") {
+      throw new TypeError("RemoteCredentials: options.crossTabKey must be a string or false");
+    }
+    this.#crossTabKey = key;
+    coordinatedProviders.set(this, {
+      refresh: (refused, signal) => this.#get(signal, refused),
+      using: (password) => {
+        if (key !== false) crossTabCredentials()?.using(key, password);
+      },
+    });
   }
 
-  /** Fetches fresh credentials; callers that arrive while a request is in flight share it. */
+  /**
+   * Fetches fresh credentials; callers that arrive while a request is in
+   * flight share it, in this tab and (see `crossTabKey`) in other tabs.
+   */
   getCredentials(options: { signal?: AbortSignal } = {}): Promise<Endpoint> {
+    return this.#get(options.signal, undefined);
+  }
+
+  #get(signal: AbortSignal | undefined, refused: Secret | undefined): Promise<Endpoint> {
+    const tabs = this.#crossTabKey === false ? undefined : crossTabCredentials();
+    const key = this.#crossTabKey;
     return shareFlight(
       this.#flightKey,
-      (signal) => this.#request(signal),
-      options.signal,
+      (shared) =>
+        tabs && key !== false
+          ? tabs.request(key, refused, (s) => this.#request(s), shared)
+          : this.#request(shared),
+      signal,
       () => new CredentialsFetchError("aborted", "the caller stopped waiting."),
     );
   }
@@ -97,7 +134,10 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
     try {
       let response: Response;
       try {
-        response = await this.#fetch(this.#url, {
+        // Called detached: a browser's fetch throws "Illegal invocation" when called
+        // as a method of another object (here, this provider).
+        const fetchImpl = this.#fetch;
+        response = await fetchImpl(this.#url, {
           method: "GET",
           ...this.#init,
           headers: { accept: "application/json", ...headersOf(this.#init.headers) },

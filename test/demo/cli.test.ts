@@ -43,6 +43,19 @@ describe("parseFlags", () => {
     expect(parseFlags(["-h"])).toEqual({ kind: "help" });
   });
 
+  test("--web serves the viewer (any free port by default) and runs until Ctrl-C unless --duration is given", () => {
+    expect(parseFlags(["--web"])).toEqual({
+      kind: "run",
+      json: false,
+      web: { port: 0 },
+      config: { ...DEFAULT_CONFIG, durationSeconds: 0 },
+    });
+    expect(parseFlags(["--web", "--port", "8080", "--duration", "30"])).toMatchObject({
+      web: { port: 8080 },
+      config: { durationSeconds: 30 },
+    });
+  });
+
   test.each<[string[], string]>([
     [["--tll", "3"], "Unknown option '--tll'"],
     [["--ttl"], "argument missing"],
@@ -55,6 +68,8 @@ describe("parseFlags", () => {
     [["--jitter", "some"], "--jitter must be one of none, full, equal, decorrelated"],
     [["--transport", "udp"], "--transport must be one of tcp, ws"],
     [["extra"], "Unexpected argument 'extra'"],
+    [["--port", "8080"], "--port needs --web"],
+    [["--web", "--port", "70000"], "--port must be a whole number from 0 to 65535"],
   ])("%j is refused: %s", (argv, message) => {
     expect(() => parseFlags(argv)).toThrow(UsageError);
     expect(() => parseFlags(argv)).toThrow(message);

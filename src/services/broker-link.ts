@@ -262,6 +262,9 @@ export class BrokerLink implements SessionLink {
   #onPreConnackPacket(packet: PreConnackPacket): void {
     if (packet.cmd === "connack") {
       this.#connackProperties = packet.properties;
+      // mqtt.js emits `connect` only after flushing its outgoing store (a later tick): a
+      // PUBLISH read in between came after the CONNACK and is legal. Stop watching now.
+      this.#stopPreConnack();
       return;
     }
     if (this.#accepted || packet.cmd !== "publish" || !packet.qos) return;

@@ -11,6 +11,8 @@
  * aedes' own CONNACK so the order is certain.
  */
 
+import { Readable } from "node:stream";
+import { Store } from "mqtt";
 import { afterEach, expect, test } from "vitest";
 import { ConnectionLostError, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
@@ -47,3 +49,38 @@ test("a QoS 1 PUBLISH before CONNACK: the connection is dropped at once and the 
   expect((errors[0] as Error).message).toMatch(/PUBLISH before CONNACK/);
   expect(proxy.connects).toHaveLength(2);
 }, 30_000);
+
+test("a QoS 1 PUBLISH right behind CONNACK (same TCP write) is legal: no drop, no retry", async () => {
+  broker = await TestBroker.start();
+  proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
+  proxy.publishAfterNextConnack("queued/topic", "right after", 1);
+  // mqtt.js emits `connect` only once its outgoing store has been read to the end. In a
+  // browser that comes after the next packet is handled; this store makes Node do the same,
+  // so the PUBLISH behind the CONNACK is read before `connect`.
+  class SlowStore extends Store {
+    override createStream(): ReturnType<Store["createStream"]> {
+      const stream = new Readable({
+        objectMode: true,
+        read() {
+          setTimeout(() => this.push(null), 50);
+        },
+      });
+      // mqtt.js types its streams as readable-stream's Readable; Node's works the same.
+      return stream as unknown as ReturnType<Store["createStream"]>;
+    }
+  }
+  client = new RealtimeClient({
+    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: "late" },
+    retryBackoff: { baseSeconds: 0.05 },
+    environment: false,
+    mqtt: { outgoingStore: new SlowStore() },
+  });
+  const errors: unknown[] = [];
+  client.on("error", (e) => errors.push(e));
+  const { states } = recordStates(client);
+  await client.connect();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(states).toEqual(["connecting", "restoring", "connected"]);
+  expect(errors).toEqual([]);
+  expect(proxy.connects).toHaveLength(1);
+});

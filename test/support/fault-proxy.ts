@@ -45,6 +45,7 @@ export class FaultProxy {
   readonly #pipes = new Set<Pipe>();
   readonly #refusals: { reasonCode: number }[] = [];
   readonly #early: { topic: string; payload: string; qos: 1 | 2 }[] = [];
+  readonly #late: { topic: string; payload: string; qos: 1 | 2 }[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -86,6 +87,15 @@ export class FaultProxy {
    */
   publishBeforeNextConnack(topic: string, payload: string, qos: 1 | 2 = 1): void {
     this.#early.push({ topic, payload, qos });
+  }
+
+  /**
+   * On the next connection the broker accepts, writes a PUBLISH right behind
+   * the broker's CONNACK, in the same TCP write — legal, and what a broker
+   * with queued messages for a kept session does.
+   */
+  publishAfterNextConnack(topic: string, payload: string, qos: 1 | 2 = 1): void {
+    this.#late.push({ topic, payload, qos });
   }
 
   /**
@@ -148,17 +158,20 @@ export class FaultProxy {
     const fromBroker = parser({ protocolVersion: pipe.protocolVersion });
     fromBroker.on("packet", (reply: Packet) => {
       const early = reply.cmd === "connack" ? this.#early.shift() : undefined;
-      if (early) {
-        const publish: Packet = {
-          cmd: "publish",
-          messageId: 4242,
-          dup: false,
-          retain: false,
-          ...early,
-        };
-        pipe.down.write(generate(publish, { protocolVersion: pipe.protocolVersion }));
-      }
-      pipe.down.write(generate(reply, { protocolVersion: pipe.protocolVersion }));
+      const late = reply.cmd === "connack" ? this.#late.shift() : undefined;
+      const publish = (message: { topic: string; payload: string; qos: 1 | 2 }): Buffer =>
+        generate(
+          { cmd: "publish", messageId: 4242, dup: false, retain: false, ...message },
+          { protocolVersion: pipe.protocolVersion },
+        );
+      const connack = generate(reply, { protocolVersion: pipe.protocolVersion });
+      pipe.down.write(
+        Buffer.concat([
+          ...(early ? [publish(early)] : []),
+          connack,
+          ...(late ? [publish(late)] : []),
+        ]),
+      );
     });
     fromBroker.on("error", () => this.#drop(pipe));
     up.on("data", (chunk) => fromBroker.parse(chunk));

@@ -149,7 +149,7 @@ export function requestCredentials(
  * error is kept as `cause` but its message is not copied, since it may carry
  * a token.
  */
-export function asRefreshError(error: unknown): CourierError {
+function asRefreshError(error: unknown): CourierError {
   if (error instanceof AuthRefreshError) return error;
   if (error instanceof CourierError) {
     return new AuthRefreshError("rejected", error.message, { cause: error });

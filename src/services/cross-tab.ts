@@ -42,7 +42,7 @@ interface Known {
   readonly seq: number;
 }
 
-export const CHANNEL_NAME = "courier-web-sdk:credentials";
+const CHANNEL_NAME = "courier-web-sdk:credentials";
 const LOCK_PREFIX = `${CHANNEL_NAME}:`;
 /**
  * After waiting for the lock, how long the previous holder's answer may

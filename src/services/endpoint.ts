@@ -8,7 +8,7 @@ import { Secret } from "./secret.js";
 
 export type Scheme = "mqtt" | "mqtts" | "ws" | "wss";
 
-export const SCHEMES: readonly Scheme[] = ["mqtt", "mqtts", "ws", "wss"];
+const SCHEMES: readonly Scheme[] = ["mqtt", "mqtts", "ws", "wss"];
 
 /** Where and how to connect. The page's `endpoint`, `updateEndpoint()` and `onAuthFailure()` all speak this shape. */
 export interface Endpoint {

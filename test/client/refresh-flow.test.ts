@@ -8,19 +8,16 @@
 import { afterEach, describe, expect, test } from "vitest";
 import { type Endpoint, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
+import { ClientPool } from "../support/clients.js";
 import { reach, recordStates, sleep, waitFor } from "../support/wait.js";
 
 let broker: TestBroker;
-const clients: RealtimeClient[] = [];
+const pool = new ClientPool();
+const track = pool.track;
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await pool.closeAll();
   await broker?.close();
 });
-
-function track(client: RealtimeClient): RealtimeClient {
-  clients.push(client);
-  return client;
-}
 
 describe("refresh flow on CONNACK 5", () => {
   test("runs the six steps in order, waiting exactly 2 s, and restores subscriptions", async () => {

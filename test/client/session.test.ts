@@ -9,24 +9,19 @@ import { afterEach, describe, expect, test } from "vitest";
 import {
   ClientClosedError,
   QueueOverflowError,
-  RealtimeClient,
   SubscriptionRejectedError,
 } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
+import { ClientPool } from "../support/clients.js";
 import { reach, sleep, waitFor } from "../support/wait.js";
 
 let broker: TestBroker;
-const clients: RealtimeClient[] = [];
+const pool = new ClientPool();
+const client = pool.make;
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await pool.closeAll();
   await broker?.close();
 });
-
-function client(options: ConstructorParameters<typeof RealtimeClient>[0]): RealtimeClient {
-  const c = new RealtimeClient(options);
-  clients.push(c);
-  return c;
-}
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 
@@ -79,7 +74,7 @@ describe("updateEndpoint", () => {
       await reach(c, "connected");
       expect(other.connects.map((x) => x.clientId)).toEqual(["mover"]);
     } finally {
-      await clients.splice(0).map((c) => c.disconnect())[0];
+      await pool.closeAll();
       await other.close();
     }
   });

@@ -12,20 +12,16 @@ import {
   RetriesExhaustedError,
 } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
+import { ClientPool } from "../support/clients.js";
 import { reach, sleep } from "../support/wait.js";
 
 let broker: TestBroker;
-const clients: RealtimeClient[] = [];
+const pool = new ClientPool();
+const client = pool.make;
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.disconnect()));
+  await pool.closeAll();
   await broker?.close();
 });
-
-function client(options: ConstructorParameters<typeof RealtimeClient>[0]): RealtimeClient {
-  const c = new RealtimeClient(options);
-  clients.push(c);
-  return c;
-}
 
 test("identifier rejected (CONNACK 2) → failed with ConnectionRefusedError, one attempt only", async () => {
   broker = await TestBroker.start({ authenticate: () => 2 });

@@ -87,11 +87,29 @@ type Disposer = () => void;
 
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
+/** mqtt.js's internal packet writer, for the acknowledgements it cannot send itself (below). */
+type PacketWriter = { _sendPacket(packet: { cmd: "puback"; messageId: number }): void };
+
+/** Passed to `handleMessage`'s callback so that mqtt.js skips its own PUBACK. */
+const ACK_AFTER_CONNACK = new Error("PUBACK deferred until CONNACK");
+
+interface EarlyMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly packet: IPublishPacket;
+}
+
 export class BrokerLink implements SessionLink {
   readonly #client: MqttClient;
   readonly #listener: LinkListener;
   readonly #disposers: Disposer[] = [];
   #accepted = false;
+  /** The CONNACK packet has been read (mqtt.js reports `connect` a tick or more later). */
+  #connackRead = false;
+  /** Messages read before `accepted`: delivered, in order, right after it. */
+  #early: EarlyMessage[] | undefined;
+  /** QoS 1 PUBLISHes read before the CONNACK: acknowledged once it is read. */
+  #unacked: number[] | undefined;
   #closed = false;
   #disposed = false;
   #lastError: Error | undefined;
@@ -130,9 +148,27 @@ export class BrokerLink implements SessionLink {
     this.#on("error", (error: Error) => this.#onError(error));
     this.#on("disconnect", (packet: IDisconnectPacket) => this.#onDisconnect(packet));
     this.#on("close", () => this.#onClose());
-    this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) =>
-      this.#listener.message(topic, payload, packet),
-    );
+    this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) => {
+      if (this.#accepted) this.#listener.message(topic, payload, packet);
+      else this.#hold({ topic, payload, packet });
+    });
+    // mqtt.js calls this after `message` and sends the PUBACK when it is called back. Before
+    // the CONNACK it could only queue that PUBACK, and it reads no further packet until it is
+    // written: the CONNACK behind would never be read. So the PUBACK waits for the CONNACK.
+    this.#client.handleMessage = (packet, callback) => {
+      if (this.#connackRead || packet.qos !== 1 || packet.messageId === undefined) {
+        callback();
+        return;
+      }
+      this.#unacked ??= [];
+      this.#unacked.push(packet.messageId);
+      callback(ACK_AFTER_CONNACK);
+    };
+  }
+
+  #hold(message: EarlyMessage): void {
+    this.#early ??= [];
+    this.#early.push(message);
   }
 
   get protocolVersion(): number {
@@ -246,6 +282,16 @@ export class BrokerLink implements SessionLink {
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
     this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
+    const early = this.#early;
+    this.#early = undefined;
+    if (!early || this.#disposed) return;
+    for (const { topic, payload, packet: publish } of early) {
+      this.#listener.message(topic, payload, publish);
+    }
+    const unacked = this.#unacked;
+    this.#unacked = undefined;
+    const writer = this.#client as unknown as PacketWriter;
+    for (const messageId of unacked ?? []) writer._sendPacket({ cmd: "puback", messageId });
   }
 
   /**
@@ -253,23 +299,26 @@ export class BrokerLink implements SessionLink {
    * packet, so its properties (Server Reference) are kept here.
    *
    * A QoS 1/2 PUBLISH before CONNACK breaks [MQTT-3.2.0-1] (aedes 1.2 does it
-   * when a live message reaches a persistent session it is still restoring).
-   * mqtt.js cannot send the PUBACK/PUBREC before CONNACK and reads nothing more
-   * until it has, so the CONNACK behind it is never seen: this connection
-   * would hang until CONNECT_TIMEOUT. Drop it now; the broker redelivers the
-   * message to the session on the next connection.
+   * when a live message reaches a persistent session it is still restoring,
+   * and keeps doing it on every retry while messages flow). A QoS 1 one is
+   * held and acknowledged after the CONNACK (`handleMessage` above). A QoS 2
+   * one cannot be: mqtt.js records it and queues its PUBREC before asking,
+   * and reads nothing more until the PUBREC is written, so the CONNACK behind
+   * it is never seen and the connection would hang until CONNECT_TIMEOUT.
+   * Drop it now; the broker redelivers the message on the next connection.
    */
   #onPreConnackPacket(packet: PreConnackPacket): void {
     if (packet.cmd === "connack") {
+      this.#connackRead = true;
       this.#connackProperties = packet.properties;
       // mqtt.js emits `connect` only after flushing its outgoing store (a later tick): a
       // PUBLISH read in between came after the CONNACK and is legal. Stop watching now.
       this.#stopPreConnack();
       return;
     }
-    if (this.#accepted || packet.cmd !== "publish" || !packet.qos) return;
+    if (this.#accepted || packet.cmd !== "publish" || packet.qos !== 2) return;
     this.#lastError = new Error(
-      "the broker sent a QoS 1/2 PUBLISH before CONNACK (MQTT-3.2.0-1); reconnecting",
+      "the broker sent a QoS 2 PUBLISH before CONNACK (MQTT-3.2.0-1); reconnecting",
     );
     this.#client.end(true);
   }

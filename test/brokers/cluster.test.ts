@@ -106,12 +106,13 @@ describe.skipIf(!hasBinary("redis-server"))("aedes cluster on Redis", () => {
     );
 
     expect(lost).toEqual([]);
-    // The client came back on node B, with the session node A left in Redis. (A second
-    // attempt there means aedes wrote a PUBLISH before CONNACK and the client retried:
-    // see publish-before-connack.test.ts.)
+    // The client came back on node B, with the session node A left in Redis, in one
+    // connection: aedes writes live messages to a session it is restoring before its
+    // CONNACK, and the client holds those instead of retrying (publish-before-connack.test.ts).
+    // One more is allowed for a first attempt on B that fails on a loaded machine.
     const attemptsOnB = b.broker.connects.filter((c) => c.clientId === "cluster-sub").length;
     expect(attemptsOnB).toBeGreaterThanOrEqual(1);
-    expect(attemptsOnB).toBeLessThanOrEqual(3);
+    expect(attemptsOnB).toBeLessThanOrEqual(2);
     expect(restored.at(-1)).toMatchObject({ filters: 0, sessionPresent: true });
     expect(beforeFailover).toBeGreaterThan(0);
     expect(beforeFailover).toBeLessThan(TOTAL);

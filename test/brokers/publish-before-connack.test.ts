@@ -1,11 +1,16 @@
 /**
- * A broker that writes a QoS 1 PUBLISH before its CONNACK — aedes 1.2 does,
- * when a live message reaches a persistent session it is restoring (its
- * connect pipeline subscribes the session before it sends CONNACK; the
- * cluster test hits it on failover). mqtt.js 5.16 cannot acknowledge that
- * PUBLISH before CONNACK, so it stops reading and never sees the CONNACK:
- * the connection hangs until the client's connect timeout (30 s by
- * default). The client drops such a connection at once and retries.
+ * A broker that writes a QoS 1/2 PUBLISH before its CONNACK — aedes 1.2
+ * does, when a live message reaches a persistent session it is restoring
+ * (its connect pipeline subscribes the session before it sends CONNACK; the
+ * cluster test hits it on failover, and on every retry while messages keep
+ * flowing). mqtt.js 5.16 cannot acknowledge such a PUBLISH before CONNACK
+ * and reads nothing more until it has, so left alone the connection hangs
+ * until the connect timeout (30 s by default).
+ *
+ * The client holds a QoS 1 one: it delivers it right after the CONNACK and
+ * acknowledges it then, on the same connection. A QoS 2 one it cannot hold
+ * (mqtt.js records it and queues the PUBREC before asking), so that
+ * connection is dropped at once and the retry connects.
  *
  * Real aedes behind `FaultProxy`, which writes the early PUBLISH in front of
  * aedes' own CONNACK so the order is certain.
@@ -14,10 +19,10 @@
 import { Readable } from "node:stream";
 import { Store } from "mqtt";
 import { afterEach, expect, test } from "vitest";
-import { ConnectionLostError, RealtimeClient } from "../../src/index.js";
+import { ConnectionLostError, type Message, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { recordStates } from "../support/wait.js";
+import { recordStates, waitFor } from "../support/wait.js";
 
 let broker: TestBroker;
 let proxy: FaultProxy;
@@ -28,7 +33,7 @@ afterEach(async () => {
   await broker?.close();
 });
 
-test("a QoS 1 PUBLISH before CONNACK: the connection is dropped at once and the retry connects, well within the connect timeout", async () => {
+test("a QoS 1 PUBLISH before CONNACK: held, delivered right after the CONNACK and acknowledged then, on the same connection", async () => {
   broker = await TestBroker.start();
   proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
   proxy.publishBeforeNextConnack("early/topic", "too soon", 1);
@@ -41,12 +46,41 @@ test("a QoS 1 PUBLISH before CONNACK: the connection is dropped at once and the 
   const errors: unknown[] = [];
   client.on("error", (e) => errors.push(e));
   const { states } = recordStates(client);
+  const received: { payload: string; state: string }[] = [];
+  const subscribed = client.subscribe("early/#", (m: Message) => {
+    received.push({ payload: new TextDecoder().decode(m.payload), state: client?.state ?? "" });
+  });
+  const started = Date.now();
+  await client.connect();
+  await subscribed;
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(states).toEqual(["connecting", "restoring", "connected"]);
+  expect(errors).toEqual([]);
+  expect(proxy.connects).toHaveLength(1);
+  expect(received).toEqual([{ payload: "too soon", state: "restoring" }]);
+  await waitFor(() => proxy.injectedAcks.length > 0, 2000, "the PUBACK of the early PUBLISH");
+  expect(proxy.injectedAcks.map((a) => a.cmd)).toEqual(["puback"]);
+}, 30_000);
+
+test("a QoS 2 PUBLISH before CONNACK: the connection is dropped at once and the retry connects, well within the connect timeout", async () => {
+  broker = await TestBroker.start();
+  proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
+  proxy.publishBeforeNextConnack("early/topic", "too soon", 2);
+  client = new RealtimeClient({
+    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: "early2" },
+    retryBackoff: { baseSeconds: 0.05 },
+    timeouts: { connectSeconds: 20 },
+    environment: false,
+  });
+  const errors: unknown[] = [];
+  client.on("error", (e) => errors.push(e));
+  const { states } = recordStates(client);
   const started = Date.now();
   await client.connect();
   expect(Date.now() - started).toBeLessThan(5000);
   expect(states).toEqual(["connecting", "backoff", "reconnecting", "restoring", "connected"]);
   expect(errors[0]).toBeInstanceOf(ConnectionLostError);
-  expect((errors[0] as Error).message).toMatch(/PUBLISH before CONNACK/);
+  expect((errors[0] as Error).message).toMatch(/QoS 2 PUBLISH before CONNACK/);
   expect(proxy.connects).toHaveLength(2);
 }, 30_000);
 

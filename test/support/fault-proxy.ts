@@ -40,8 +40,17 @@ interface Pipe {
   protocolVersion: number;
 }
 
+/** The packet identifier of every PUBLISH the proxy writes itself. */
+export const INJECTED_MESSAGE_ID = 4242;
+
 export class FaultProxy {
   readonly connects: ProxiedConnect[] = [];
+  /**
+   * The client's acknowledgements (PUBACK, PUBREC, PUBREL) of the PUBLISHes
+   * the proxy wrote itself, in arrival order. They are not forwarded: the
+   * broker never sent those messages.
+   */
+  readonly injectedAcks: { cmd: string; at: number }[] = [];
   readonly #pipes = new Set<Pipe>();
   readonly #refusals: { reasonCode: number }[] = [];
   readonly #early: { topic: string; payload: string; qos: 1 | 2 }[] = [];
@@ -130,6 +139,13 @@ export class FaultProxy {
   }
 
   #fromClient(pipe: Pipe, packet: Packet): void {
+    if (
+      (packet.cmd === "puback" || packet.cmd === "pubrec" || packet.cmd === "pubrel") &&
+      packet.messageId === INJECTED_MESSAGE_ID
+    ) {
+      this.injectedAcks.push({ cmd: packet.cmd, at: Date.now() });
+      return;
+    }
     if (packet.cmd !== "connect") {
       pipe.up?.write(generate(packet, { protocolVersion: pipe.protocolVersion }));
       return;
@@ -161,7 +177,7 @@ export class FaultProxy {
       const late = reply.cmd === "connack" ? this.#late.shift() : undefined;
       const publish = (message: { topic: string; payload: string; qos: 1 | 2 }): Buffer =>
         generate(
-          { cmd: "publish", messageId: 4242, dup: false, retain: false, ...message },
+          { cmd: "publish", messageId: INJECTED_MESSAGE_ID, dup: false, retain: false, ...message },
           { protocolVersion: pipe.protocolVersion },
         );
       const connack = generate(reply, { protocolVersion: pipe.protocolVersion });

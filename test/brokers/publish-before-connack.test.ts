@@ -33,25 +33,31 @@ afterEach(async () => {
   await broker?.close();
 });
 
-test("a QoS 1 PUBLISH before CONNACK: held, delivered right after the CONNACK and acknowledged then, on the same connection", async () => {
+/** aedes behind the proxy, a PUBLISH at `qos` written before the next CONNACK, and a client. */
+async function clientFacingEarlyPublish(qos: 1 | 2) {
   broker = await TestBroker.start();
   proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
-  proxy.publishBeforeNextConnack("early/topic", "too soon", 1);
-  client = new RealtimeClient({
-    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: "early" },
+  proxy.publishBeforeNextConnack("early/topic", "too soon", qos);
+  const early = new RealtimeClient({
+    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: `early-qos${qos}` },
     retryBackoff: { baseSeconds: 0.05 },
     timeouts: { connectSeconds: 20 },
     environment: false,
   });
+  client = early;
   const errors: unknown[] = [];
-  client.on("error", (e) => errors.push(e));
-  const { states } = recordStates(client);
+  early.on("error", (e) => errors.push(e));
+  return { early, errors, states: recordStates(early).states };
+}
+
+test("a QoS 1 PUBLISH before CONNACK: held, delivered right after the CONNACK and acknowledged then, on the same connection", async () => {
+  const { early, errors, states } = await clientFacingEarlyPublish(1);
   const received: { payload: string; state: string }[] = [];
-  const subscribed = client.subscribe("early/#", (m: Message) => {
-    received.push({ payload: new TextDecoder().decode(m.payload), state: client?.state ?? "" });
+  const subscribed = early.subscribe("early/#", (m: Message) => {
+    received.push({ payload: new TextDecoder().decode(m.payload), state: early.state });
   });
   const started = Date.now();
-  await client.connect();
+  await early.connect();
   await subscribed;
   expect(Date.now() - started).toBeLessThan(5000);
   expect(states).toEqual(["connecting", "restoring", "connected"]);
@@ -63,20 +69,9 @@ test("a QoS 1 PUBLISH before CONNACK: held, delivered right after the CONNACK an
 }, 30_000);
 
 test("a QoS 2 PUBLISH before CONNACK: the connection is dropped at once and the retry connects, well within the connect timeout", async () => {
-  broker = await TestBroker.start();
-  proxy = await FaultProxy.start({ host: "127.0.0.1", port: broker.tcpPort });
-  proxy.publishBeforeNextConnack("early/topic", "too soon", 2);
-  client = new RealtimeClient({
-    endpoint: { host: "127.0.0.1", port: proxy.port, clientId: "early2" },
-    retryBackoff: { baseSeconds: 0.05 },
-    timeouts: { connectSeconds: 20 },
-    environment: false,
-  });
-  const errors: unknown[] = [];
-  client.on("error", (e) => errors.push(e));
-  const { states } = recordStates(client);
+  const { early, errors, states } = await clientFacingEarlyPublish(2);
   const started = Date.now();
-  await client.connect();
+  await early.connect();
   expect(Date.now() - started).toBeLessThan(5000);
   expect(states).toEqual(["connecting", "backoff", "reconnecting", "restoring", "connected"]);
   expect(errors[0]).toBeInstanceOf(ConnectionLostError);

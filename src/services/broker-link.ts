@@ -97,6 +97,8 @@ interface EarlyMessage {
   readonly topic: string;
   readonly payload: Uint8Array;
   readonly packet: IPublishPacket;
+  /** A QoS 1 PUBLISH read before the CONNACK: its PUBACK is sent after delivery. */
+  readonly pubackAfterConnack: number | undefined;
 }
 
 export class BrokerLink implements SessionLink {
@@ -108,8 +110,6 @@ export class BrokerLink implements SessionLink {
   #connackRead = false;
   /** Messages read before `accepted`: delivered, in order, right after it. */
   #early: EarlyMessage[] | undefined;
-  /** QoS 1 PUBLISHes read before the CONNACK: acknowledged once it is read. */
-  #unacked: number[] | undefined;
   #closed = false;
   #disposed = false;
   #lastError: Error | undefined;
@@ -150,20 +150,18 @@ export class BrokerLink implements SessionLink {
     this.#on("close", () => this.#onClose());
     this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) => {
       if (this.#accepted) this.#listener.message(topic, payload, packet);
-      else this.#hold({ topic, payload, packet });
+      else this.#hold({ topic, payload, packet, pubackAfterConnack: this.#deferredPuback(packet) });
     });
     // mqtt.js calls this after `message` and sends the PUBACK when it is called back. Before
     // the CONNACK it could only queue that PUBACK, and it reads no further packet until it is
     // written: the CONNACK behind would never be read. So the PUBACK waits for the CONNACK.
-    this.#client.handleMessage = (packet, callback) => {
-      if (this.#connackRead || packet.qos !== 1 || packet.messageId === undefined) {
-        callback();
-        return;
-      }
-      this.#unacked ??= [];
-      this.#unacked.push(packet.messageId);
-      callback(ACK_AFTER_CONNACK);
-    };
+    this.#client.handleMessage = (packet, callback) =>
+      callback(this.#deferredPuback(packet) === undefined ? undefined : ACK_AFTER_CONNACK);
+  }
+
+  /** The packet identifier to acknowledge after the CONNACK, if `packet` came before it. */
+  #deferredPuback(packet: IPublishPacket): number | undefined {
+    return this.#connackRead || packet.qos !== 1 ? undefined : packet.messageId;
   }
 
   #hold(message: EarlyMessage): void {
@@ -288,10 +286,10 @@ export class BrokerLink implements SessionLink {
     for (const { topic, payload, packet: publish } of early) {
       this.#listener.message(topic, payload, publish);
     }
-    const unacked = this.#unacked;
-    this.#unacked = undefined;
     const writer = this.#client as unknown as PacketWriter;
-    for (const messageId of unacked ?? []) writer._sendPacket({ cmd: "puback", messageId });
+    for (const { pubackAfterConnack: messageId } of early) {
+      if (messageId !== undefined) writer._sendPacket({ cmd: "puback", messageId });
+    }
   }
 
   /**

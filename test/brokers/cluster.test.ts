@@ -12,8 +12,7 @@ import { RealtimeClient } from "../../src/index.js";
 import { type ClusterNode, startClusterNode } from "../support/cluster.js";
 import { RedisServer } from "../support/redis.js";
 import { hasBinary } from "../support/requirements.js";
-import { sleep, waitFor } from "../support/wait.js";
-import { nextState } from "./next-state.js";
+import { nextState, sleep, waitFor } from "../support/wait.js";
 
 const TOTAL = 400;
 /** Node A stops right after this message is published. */

@@ -9,10 +9,9 @@
 
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
-import { reach, recordStates, sleep, waitFor } from "../support/wait.js";
+import { nextState, reach, recordStates, sleep, waitFor } from "../support/wait.js";
 import { cleanShutdownCases } from "./core-shutdown.js";
 import type { BrokerDriver, BrokerKind, Transport } from "./driver.js";
-import { nextState } from "./next-state.js";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

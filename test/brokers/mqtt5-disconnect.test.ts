@@ -15,9 +15,8 @@ import { ConnectionRefusedError } from "../../src/index.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { Mosquitto } from "../support/mosquitto.js";
 import { hasBinary } from "../support/requirements.js";
-import { recordStates, sleep } from "../support/wait.js";
+import { nextState, recordStates, sleep } from "../support/wait.js";
 import { errorsOf, useMqtt5Setup } from "./mqtt5-setup.js";
-import { nextState } from "./next-state.js";
 
 const REFRESHED = ["authFailed", "refreshing", "waiting", "reconnecting", "restoring", "connected"];
 

@@ -7,9 +7,8 @@
 
 import { describe, expect, test } from "vitest";
 import { hasBinary } from "../support/requirements.js";
-import { waitFor } from "../support/wait.js";
+import { nextState, waitFor } from "../support/wait.js";
 import { useMqtt5Setup, V5 } from "./mqtt5-setup.js";
-import { nextState } from "./next-state.js";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 

@@ -25,6 +25,7 @@
 
 import type { CDPSession, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { sleep } from "../support/wait.js";
 import type { Observed } from "./pages/protocol.js";
 import { externalRequests } from "./support/chromium.js";
 import {
@@ -39,8 +40,6 @@ import {
   waitForPage,
 } from "./support/harness.js";
 import { StallProxy } from "./support/stall-proxy.js";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let world: World;
 const pages: Page[] = [];

@@ -376,7 +376,9 @@ static int on_ext_auth_continue(int event, void *event_data, void *userdata)
 	struct mosquitto_evt_extended_auth *ed = event_data;
 	(void)event;
 	(void)userdata;
-	if (!ed->auth_method || strcmp(ed->auth_method, method)) return MOSQ_ERR_PLUGIN_DEFER;
+	/* 2.0.11 leaves auth_method NULL in this event (src/security.c); the broker
+	 * has already checked that the AUTH names the CONNECT's method. */
+	if (ed->auth_method && strcmp(ed->auth_method, method)) return MOSQ_ERR_PLUGIN_DEFER;
 	struct conn *c = find(ed->client);
 	const char *who = id_of(ed->client);
 	bool reauth = c && c->active;

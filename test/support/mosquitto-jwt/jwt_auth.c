@@ -21,7 +21,7 @@
  * reason of our choice: mosquitto_kick_client_by_clientid() sends DISCONNECT
  * 0x98 Administrative action (src/plugin_public.c, disconnect_client()).
  * And 2.0.11 answers a refused re-authentication with a CONNACK 0x87 on the
- * live connection (src/handle_auth.c; later 2.0.x send DISCONNECT 0x87).
+ * live connection (src/handle_auth.c; 2.0.13 fixed it: DISCONNECT 0x87).
  * So this plugin calls the broker's own send__disconnect() and
  * do_disconnect(), which the Debian binary exports (nm -D /usr/sbin/mosquitto),
  * exactly as disconnect_client() does but with 0x87. They are declared weak:

@@ -51,6 +51,8 @@ interface ConnectOptions {
   readonly method?: string;
   /** Answers a broker's AUTH 0x18 (the plugin's challenge). */
   readonly onAuth?: (packet: AuthPacket) => Uint8Array | undefined;
+  /** Over the WebSocket listener instead of TCP. */
+  readonly ws?: boolean;
 }
 
 function rawClient(
@@ -66,7 +68,10 @@ function rawClient(
           authenticationMethod: options.method ?? b.method,
           authenticationData: Buffer.from(options.authData),
         };
-  const client = mqtt.connect(`mqtt://127.0.0.1:${b.broker.tcpPort}`, {
+  const url = options.ws
+    ? `ws://127.0.0.1:${b.broker.wsPort}`
+    : `mqtt://127.0.0.1:${b.broker.tcpPort}`;
+  const client = mqtt.connect(url, {
     clientId,
     protocolVersion: 5,
     reconnectPeriod: 0,
@@ -219,15 +224,19 @@ describe.skipIf(!available)("JWT auth plugin on mosquitto: CONNECT", () => {
 describe.skipIf(!available)("JWT auth plugin on mosquitto: expiry and re-authentication", () => {
   const b = useBroker();
 
-  for (const path of ["password", "authData"] as const) {
-    test(`at its token's exp the connection gets DISCONNECT 0x87 (${path})`, async () => {
+  for (const [path, ws] of [
+    ["password", false],
+    ["authData", false],
+    ["authData", true],
+  ] as const) {
+    test(`at its token's exp the connection gets DISCONNECT 0x87 (${path}, ${ws ? "WebSocket" : "TCP"})`, async () => {
       const lifetime = 1.5;
       const token = b().token(lifetime);
       const exp =
         JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString()).exp * 1000;
       const conn = await connect(
         b(),
-        path === "password" ? { password: token } : { authData: token },
+        path === "password" ? { password: token, ws } : { authData: token, ws },
       );
       const closedAt = await conn.closed;
       expect(conn.disconnect?.packet.reasonCode).toBe(NOT_AUTHORIZED);

@@ -1,18 +1,18 @@
 /**
  * Runs once around the whole test run (vitest `globalSetup`): says loudly,
  * at the start and again at the end, which suites are skipped because
- * mosquitto or redis-server is not installed — or, with
+ * mosquitto or redis-server is not installed (or the JWT plugin cannot be built) — or, with
  * COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
  */
 
-import { brokersRequired, missingBinaries, skipBanner } from "./requirements.js";
+import { APT_PACKAGE, brokersRequired, missingBinaries, skipBanner } from "./requirements.js";
 
 export default function setup(): (() => void) | undefined {
   const missing = missingBinaries();
   if (missing.length === 0) return undefined;
   if (brokersRequired()) {
     throw new Error(
-      `COURIER_REQUIRE_BROKERS=1 but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not on PATH: apt-get install -y ${missing.join(" ")}`,
+      `COURIER_REQUIRE_BROKERS=1 but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not available: apt-get install -y ${missing.map((m) => APT_PACKAGE[m]).join(" ")}`,
     );
   }
   console.warn(skipBanner(missing));

@@ -9,11 +9,12 @@
  * password while clients are connected. The plugin drops every connection
  * of a user whose password changes or who is disabled (MQTT 5 clients get
  * DISCONNECT 0x98, administrative action): a token "expires" for real.
+ * `Mosquitto.startWithPlugin` loads another auth plugin instead (the JWT
+ * plugin of `test/support/mosquitto-jwt.ts`, whose tokens expire by `exp`).
  *
  * What the broker saw (accepted and refused CONNECTs, SUBSCRIBE packets and
  * their filters, who is connected) is read from its own log (`log_type all`,
- * written to stderr, which is unbuffered): no `$SYS` topics, no plugin of
- * ours, and every count is what mosquitto itself reports per packet.
+ * written to stderr, which is unbuffered): no `$SYS` topics, and every count is what mosquitto itself reports per packet.
  */
 
 import { randomBytes } from "node:crypto";
@@ -65,12 +66,26 @@ export function dynsecPlugin(): string | null {
   return candidates.find((path) => existsSync(path)) ?? null;
 }
 
-function configText(dir: string, plugin: string, tcpPort: number, wsPort: number): string {
+/**
+ * How a started mosquitto authenticates: the dynamic-security plugin with
+ * named users (the default), or another auth plugin (see
+ * `test/support/mosquitto-jwt.ts`) that accepts `adminPassword` for the
+ * admin connection this class keeps.
+ */
+export interface MosquittoAuth {
+  /** The plugin's shared object. */
+  readonly plugin: string;
+  /** `plugin_opt_<key> <value>` lines. */
+  readonly options: Readonly<Record<string, string>>;
+  readonly adminPassword: string;
+}
+
+function configText(auth: MosquittoAuth, tcpPort: number, wsPort: number): string {
   return [
     "per_listener_settings false",
     "allow_anonymous false",
-    `plugin ${plugin}`,
-    `plugin_opt_config_file ${join(dir, "dynamic-security.json")}`,
+    `plugin ${auth.plugin}`,
+    ...Object.entries(auth.options).map(([key, value]) => `plugin_opt_${key} ${value}`),
     "persistence false",
     // As root, mosquitto otherwise drops to user `mosquitto`, which cannot write the plugin's file.
     ...(process.getuid?.() === 0 ? ["user root"] : []),
@@ -114,6 +129,8 @@ export class Mosquitto extends EventEmitter {
     readonly tcpPort: number,
     readonly wsPort: number,
     private readonly adminPassword: string,
+    /** Whether the dynamic-security plugin holds the credentials (setPassword, revoke, kick). */
+    private readonly dynsec: boolean,
   ) {
     super();
     this.setMaxListeners(100);
@@ -128,11 +145,34 @@ export class Mosquitto extends EventEmitter {
     const plugin = dynsecPlugin();
     if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
     if (!plugin) throw new Error("mosquitto_dynamic_security.so not found");
+    return Mosquitto.#start(binary, users, async (dir) => {
+      const adminPassword = randomBytes(12).toString("hex");
+      const file = join(dir, "dynamic-security.json");
+      await writeFile(file, JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)));
+      return { plugin, options: { config_file: file }, adminPassword };
+    });
+  }
+
+  /**
+   * Starts mosquitto with another auth plugin instead of dynamic security:
+   * `setPassword`, `revoke` and `kick` are then unavailable.
+   */
+  static async startWithPlugin(auth: MosquittoAuth): Promise<Mosquitto> {
+    const binary = findBinary("mosquitto");
+    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
+    return Mosquitto.#start(binary, null, async () => auth);
+  }
+
+  static async #start(
+    binary: string,
+    users: Record<string, string> | null,
+    auth: (dir: string) => Promise<MosquittoAuth>,
+  ): Promise<Mosquitto> {
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const dir = await mkdtemp(join(tmpdir(), "courier-mosquitto-"));
       try {
-        return await Mosquitto.#startIn(dir, binary, plugin, users);
+        return await Mosquitto.#startIn(dir, binary, users, await auth(dir));
       } catch (error) {
         lastError = error;
         await rm(dir, { recursive: true, force: true });
@@ -144,23 +184,18 @@ export class Mosquitto extends EventEmitter {
   static async #startIn(
     dir: string,
     binary: string,
-    plugin: string,
-    users: Record<string, string>,
+    users: Record<string, string> | null,
+    auth: MosquittoAuth,
   ): Promise<Mosquitto> {
     const [tcpPort, wsPort] = [await freePort(), await freePort()];
-    const adminPassword = randomBytes(12).toString("hex");
-    await writeFile(
-      join(dir, "dynamic-security.json"),
-      JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)),
-    );
-    await writeFile(join(dir, "mosquitto.conf"), configText(dir, plugin, tcpPort, wsPort));
+    await writeFile(join(dir, "mosquitto.conf"), configText(auth, tcpPort, wsPort));
     let broker: Mosquitto | undefined;
     const early: string[] = [];
     const service = startService(binary, ["-c", join(dir, "mosquitto.conf")], (line) =>
       broker ? broker.#onLine(line) : early.push(line),
     );
-    broker = new Mosquitto(service, dir, tcpPort, wsPort, adminPassword);
-    for (const user of Object.keys(users)) broker.#users.add(user);
+    broker = new Mosquitto(service, dir, tcpPort, wsPort, auth.adminPassword, users !== null);
+    for (const user of Object.keys(users ?? {})) broker.#users.add(user);
     for (const line of early.splice(0)) broker.#onLine(line);
     const started = broker;
     try {
@@ -330,6 +365,7 @@ export class Mosquitto extends EventEmitter {
   /** Sends dynamic-security commands in one request; rejects if any of them failed. */
   #command(...commands: Record<string, unknown>[]): Promise<void> {
     const run = async () => {
+      if (!this.dynsec) throw new Error("this mosquitto runs without the dynamic-security plugin");
       const admin = this.#requireAdmin();
       const response = new Promise<string>((resolve) => {
         const onMessage = (topic: string, payload: Buffer) => {

@@ -3,11 +3,39 @@
  * loudly, when it is missing — unless `COURIER_REQUIRE_BROKERS=1` (set by
  * `.ci/run`), which turns a missing binary into a failure so CI never skips
  * them. The skip list is also printed by `test/support/global-setup.ts`.
+ *
+ * Besides binaries, "mosquitto-jwt-plugin" is the JWT auth plugin the tests
+ * compile (`test/support/mosquitto-jwt.ts`): it needs mosquitto, gcc and the
+ * headers of `mosquitto-dev` and `libssl-dev`.
  */
 
+import { existsSync } from "node:fs";
 import { findBinary } from "./processes.js";
 
-export type ExternalBinary = "mosquitto" | "redis-server";
+export type ExternalBinary = "mosquitto" | "redis-server" | "mosquitto-jwt-plugin";
+
+/** Headers the JWT plugin is compiled against, and the Debian package of each. */
+const JWT_PLUGIN_HEADERS: Record<string, string> = {
+  "/usr/include/mosquitto_plugin.h": "mosquitto-dev",
+  "/usr/include/mosquitto_broker.h": "mosquitto-dev",
+  "/usr/include/openssl/hmac.h": "libssl-dev",
+};
+
+/** The Debian packages missing to build and run the JWT plugin (none when it can be built). */
+export function jwtPluginMissing(): string[] {
+  const missing = new Set<string>();
+  if (findBinary("mosquitto") === null) missing.add("mosquitto");
+  if (findBinary("gcc") === null) missing.add("gcc");
+  for (const [header, pkg] of Object.entries(JWT_PLUGIN_HEADERS)) {
+    if (!existsSync(header)) missing.add(pkg);
+  }
+  return [...missing];
+}
+
+function present(binary: ExternalBinary): boolean {
+  if (binary === "mosquitto-jwt-plugin") return jwtPluginMissing().length === 0;
+  return findBinary(binary) !== null;
+}
 
 /** The suites that need each binary (printed when it is missing). */
 export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
@@ -20,11 +48,16 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
+  "mosquitto-jwt-plugin": [
+    "test/brokers/jwt-plugin.test.ts (the JWT auth plugin: expiry, re-authentication)",
+    "test/brokers/mqtt-internals-auth.test.ts (AUTH packets through mqtt.js internals)",
+  ],
 };
 
 export const APT_PACKAGE: Record<ExternalBinary, string> = {
   mosquitto: "mosquitto",
   "redis-server": "redis-server",
+  "mosquitto-jwt-plugin": "mosquitto gcc mosquitto-dev libssl-dev",
 };
 
 export function brokersRequired(): boolean {
@@ -32,7 +65,7 @@ export function brokersRequired(): boolean {
 }
 
 export function missingBinaries(): ExternalBinary[] {
-  return (Object.keys(SUITES_NEEDING) as ExternalBinary[]).filter((b) => findBinary(b) === null);
+  return (Object.keys(SUITES_NEEDING) as ExternalBinary[]).filter((b) => !present(b));
 }
 
 /** The banner listing what is skipped because `missing` binaries are not installed. */
@@ -40,7 +73,8 @@ export function skipBanner(missing: readonly ExternalBinary[]): string {
   const rule = "!".repeat(78);
   const lines = [rule, "!!! SKIPPED — these suites did NOT run (a skipped suite is not a pass):"];
   for (const binary of missing) {
-    lines.push(`!!!   ${binary} not found on PATH (apt-get install -y ${APT_PACKAGE[binary]}):`);
+    const what = binary === "mosquitto-jwt-plugin" ? "cannot be built" : "not found on PATH";
+    lines.push(`!!!   ${binary} ${what} (apt-get install -y ${APT_PACKAGE[binary]}):`);
     for (const suite of SUITES_NEEDING[binary]) lines.push(`!!!     - ${suite}`);
   }
   lines.push("!!! Set COURIER_REQUIRE_BROKERS=1 to make a missing broker fail the run.", rule);
@@ -53,10 +87,10 @@ export function skipBanner(missing: readonly ExternalBinary[]): string {
  * caller skips its suite).
  */
 export function hasBinary(binary: ExternalBinary): boolean {
-  if (findBinary(binary) !== null) return true;
+  if (present(binary)) return true;
   if (brokersRequired()) {
     throw new Error(
-      `COURIER_REQUIRE_BROKERS=1 but ${binary} is not on PATH: apt-get install -y ${APT_PACKAGE[binary]}`,
+      `COURIER_REQUIRE_BROKERS=1 but ${binary} is not available: apt-get install -y ${APT_PACKAGE[binary]}`,
     );
   }
   console.warn(skipBanner([binary]));

@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient } from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
+import { RealtimeClient } from "../../src/index.js";
+import { TestBroker } from "../support/broker.js";
 
 let broker: TestBroker;
 afterEach(async () => broker?.close());

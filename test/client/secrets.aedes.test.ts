@@ -21,8 +21,8 @@ import {
   RealtimeClient,
   type RealtimeClientOptions,
   type StateChange,
-} from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
+} from "../../src/index.js";
+import { TestBroker } from "../support/broker.js";
 
 const PASSWORD = "pw_SECRET_456";
 

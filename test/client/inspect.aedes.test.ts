@@ -23,10 +23,10 @@ import { createBrowserInspector, createWebSocketInspector } from "@statelyai/ins
 import { afterEach, describe, expect, test } from "vitest";
 import { WebSocketServer } from "ws";
 import { createActor, createMachine, type InspectionEvent } from "xstate";
-import { RealtimeClient, RemoteCredentials } from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
-import { findSecrets } from "./support/scan.js";
-import { reach, sleep, waitFor } from "./support/wait.js";
+import { RealtimeClient, RemoteCredentials } from "../../src/index.js";
+import { TestBroker } from "../support/broker.js";
+import { findSecrets } from "../support/scan.js";
+import { reach, sleep, waitFor } from "../support/wait.js";
 
 const PASSWORD_TOKEN = "eyJhbGciOiJIUzI1NiJ9.KNOWN_PASSWORD_TOKEN.c2ln";
 const USERNAME_TOKEN = "KNOWN_USERNAME_TOKEN_7f3a";

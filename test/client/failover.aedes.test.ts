@@ -1,11 +1,9 @@
 /**
- * Endpoint lists (failover) and the liveness ping against real brokers.
+ * Endpoint lists (failover) and platform signals against real brokers (aedes).
  */
 
 import { afterEach, expect, test } from "vitest";
 import { RealtimeClient } from "../../src/index.js";
-import { BrokerLink } from "../../src/services/broker-link.js";
-import { resolveEndpoint } from "../../src/services/endpoint.js";
 import { TestBroker } from "../support/broker.js";
 import { reach, waitFor } from "../support/wait.js";
 
@@ -40,37 +38,6 @@ test("an endpoint list: when the first broker goes away, the client reconnects t
     { clientId: "fo", username: "u", password: "p", accepted: true },
   ]);
   expect(b.subscribePacketsOf("fo")).toEqual([["fo/#"]]);
-});
-
-test("the adapter's ping gets the broker's PINGRESP", async () => {
-  const broker = await TestBroker.start();
-  brokers.push(broker);
-  let pongs = 0;
-  let accepted = false;
-  const link = new BrokerLink(
-    resolveEndpoint({ host: "127.0.0.1", port: broker.tcpPort }, "endpoint", "pinger"),
-    {},
-    5000,
-    {
-      accepted: () => {
-        accepted = true;
-      },
-      refused: () => {},
-      serverDisconnect: () => {},
-      closed: () => {},
-      pong: () => {
-        pongs += 1;
-      },
-      message: () => {},
-    },
-  );
-  link.open();
-  await waitFor(() => accepted, 2000, "CONNACK");
-  link.ping();
-  await waitFor(() => pongs === 1, 2000, "PINGRESP");
-  link.ping();
-  await waitFor(() => pongs === 2, 2000, "second PINGRESP");
-  link.dispose();
 });
 
 test("platform signals from an environment watcher: offline drops at once, online reconnects now, visible pings", async () => {
@@ -108,55 +75,4 @@ test("platform signals from an environment watcher: offline drops at once, onlin
   expect(broker.connects).toHaveLength(2);
   await client.disconnect();
   expect(watching).toBe(0);
-});
-
-test("an MQTT 5 CONNACK 'use another server' reports its Server Reference (MQTT 5 §3.2.2.3.16)", async () => {
-  // Found by the model-based replay: the machine follows a Server Reference on MQTT.REFUSED,
-  // but the adapter dropped the property from refused CONNACKs. A server that answers every
-  // CONNECT with a real CONNACK 0x9C carrying one:
-  const { createServer } = await import("node:net");
-  const mqttPacket = (await import("mqtt-packet")).default;
-  const server = createServer((socket) => {
-    socket.once("data", () => {
-      socket.end(
-        mqttPacket.generate(
-          {
-            cmd: "connack",
-            sessionPresent: false,
-            reasonCode: 0x9c,
-            properties: { serverReference: "other.example.com:1884" },
-          },
-          { protocolVersion: 5 },
-        ),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  const refusals: { reasonCode: number; category: string; serverReference?: string }[] = [];
-  const link = new BrokerLink(
-    resolveEndpoint({ host: "127.0.0.1", port }, "endpoint", "redirected"),
-    { protocolVersion: 5 },
-    5000,
-    {
-      accepted: () => {},
-      refused: (refusal) => refusals.push(refusal),
-      serverDisconnect: () => {},
-      closed: () => {},
-      pong: () => {},
-      message: () => {},
-    },
-  );
-  try {
-    link.open();
-    await waitFor(() => refusals.length === 1, 2000, "the refusal");
-    expect(refusals[0]).toMatchObject({
-      reasonCode: 0x9c,
-      category: "redirect",
-      serverReference: "other.example.com:1884",
-    });
-  } finally {
-    link.dispose();
-    await new Promise((resolve) => server.close(resolve));
-  }
 });

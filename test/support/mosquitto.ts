@@ -10,6 +10,13 @@
  * of a user whose password changes or who is disabled (MQTT 5 clients get
  * DISCONNECT 0x98, administrative action): a token "expires" for real.
  *
+ * `Mosquitto.startOpen()` is the same broker without the plugin: it accepts
+ * every CONNECT whatever its credentials, for tests that put their own gate
+ * in front of it (the model-based replay's fault proxy).
+ *
+ * The binary is the one `findBinary("mosquitto")` finds: PATH and the sbin
+ * directories, or `COURIER_MOSQUITTO_BINARY` when set.
+ *
  * What the broker saw (accepted and refused CONNECTs, SUBSCRIBE packets and
  * their filters, who is connected) is read from its own log (`log_type all`,
  * written to stderr, which is unbuffered): no `$SYS` topics, no plugin of
@@ -65,12 +72,17 @@ export function dynsecPlugin(): string | null {
   return candidates.find((path) => existsSync(path)) ?? null;
 }
 
-function configText(dir: string, plugin: string, tcpPort: number, wsPort: number): string {
+/** `plugin` null: no credentials checked, every CONNECT accepted. */
+function configText(dir: string, plugin: string | null, tcpPort: number, wsPort: number): string {
   return [
     "per_listener_settings false",
-    "allow_anonymous false",
-    `plugin ${plugin}`,
-    `plugin_opt_config_file ${join(dir, "dynamic-security.json")}`,
+    ...(plugin === null
+      ? ["allow_anonymous true"]
+      : [
+          "allow_anonymous false",
+          `plugin ${plugin}`,
+          `plugin_opt_config_file ${join(dir, "dynamic-security.json")}`,
+        ]),
     "persistence false",
     // As root, mosquitto otherwise drops to user `mosquitto`, which cannot write the plugin's file.
     ...(process.getuid?.() === 0 ? ["user root"] : []),
@@ -113,7 +125,8 @@ export class Mosquitto extends EventEmitter {
     private readonly dir: string,
     readonly tcpPort: number,
     readonly wsPort: number,
-    private readonly adminPassword: string,
+    /** Null when started open (no plugin: nothing to administer). */
+    private readonly adminPassword: string | null,
   ) {
     super();
     this.setMaxListeners(100);
@@ -124,10 +137,25 @@ export class Mosquitto extends EventEmitter {
    * Retries on fresh ports if one was taken between choosing and binding it.
    */
   static async start(users: Record<string, string> = {}): Promise<Mosquitto> {
-    const binary = findBinary("mosquitto");
     const plugin = dynsecPlugin();
-    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
     if (!plugin) throw new Error("mosquitto_dynamic_security.so not found");
+    return Mosquitto.#startWith(plugin, users);
+  }
+
+  /**
+   * Starts mosquitto without the plugin: every CONNECT is accepted, whatever
+   * its credentials; `setPassword`, `revoke` and `kick` are not available.
+   */
+  static startOpen(): Promise<Mosquitto> {
+    return Mosquitto.#startWith(null, {});
+  }
+
+  static async #startWith(
+    plugin: string | null,
+    users: Record<string, string>,
+  ): Promise<Mosquitto> {
+    const binary = findBinary("mosquitto");
+    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const dir = await mkdtemp(join(tmpdir(), "courier-mosquitto-"));
@@ -144,15 +172,17 @@ export class Mosquitto extends EventEmitter {
   static async #startIn(
     dir: string,
     binary: string,
-    plugin: string,
+    plugin: string | null,
     users: Record<string, string>,
   ): Promise<Mosquitto> {
     const [tcpPort, wsPort] = [await freePort(), await freePort()];
-    const adminPassword = randomBytes(12).toString("hex");
-    await writeFile(
-      join(dir, "dynamic-security.json"),
-      JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)),
-    );
+    const adminPassword = plugin === null ? null : randomBytes(12).toString("hex");
+    if (adminPassword !== null) {
+      await writeFile(
+        join(dir, "dynamic-security.json"),
+        JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)),
+      );
+    }
     await writeFile(join(dir, "mosquitto.conf"), configText(dir, plugin, tcpPort, wsPort));
     let broker: Mosquitto | undefined;
     const early: string[] = [];
@@ -308,8 +338,7 @@ export class Mosquitto extends EventEmitter {
   async #connectAdmin(): Promise<void> {
     const admin = connect(`mqtt://127.0.0.1:${this.tcpPort}`, {
       clientId: ADMIN,
-      username: ADMIN,
-      password: this.adminPassword,
+      ...(this.adminPassword === null ? {} : { username: ADMIN, password: this.adminPassword }),
       protocolVersion: 5,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
@@ -329,6 +358,9 @@ export class Mosquitto extends EventEmitter {
 
   /** Sends dynamic-security commands in one request; rejects if any of them failed. */
   #command(...commands: Record<string, unknown>[]): Promise<void> {
+    if (this.adminPassword === null) {
+      return Promise.reject(new Error("mosquitto was started open: it has no users to change"));
+    }
     const run = async () => {
       const admin = this.#requireAdmin();
       const response = new Promise<string>((resolve) => {

@@ -3,9 +3,14 @@
  * loudly, when it is missing — unless `COURIER_REQUIRE_BROKERS=1` (set by
  * `.ci/run`), which turns a missing binary into a failure so CI never skips
  * them. The skip list is also printed by `test/support/global-setup.ts`.
+ *
+ * A binary is looked for on PATH and in the sbin directories, or only at
+ * `COURIER_MOSQUITTO_BINARY` / `COURIER_REDIS_SERVER_BINARY` when set
+ * (`findBinary`): pointing one at a path with nothing there shows what a
+ * machine without that broker does, without uninstalling it.
  */
 
-import { findBinary } from "./processes.js";
+import { binaryVariable, findBinary } from "./processes.js";
 
 export type ExternalBinary = "mosquitto" | "redis-server";
 
@@ -18,6 +23,7 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/mqtt5-disconnect.test.ts (MQTT 5 server DISCONNECT classified by reason code)",
     "test/brokers/mqtt5-session.test.ts (MQTT 5 session expiry and sessionPresent)",
     "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
+    "test/model/model.test.ts (generated MQTT 5 paths on a real client, and so the coverage table)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
 };
@@ -35,12 +41,18 @@ export function missingBinaries(): ExternalBinary[] {
   return (Object.keys(SUITES_NEEDING) as ExternalBinary[]).filter((b) => findBinary(b) === null);
 }
 
+/** Where `binary` was looked for and not found: its variable's path when set, else PATH. */
+export function whereNot(binary: ExternalBinary): string {
+  const chosen = process.env[binaryVariable(binary)];
+  return chosen ? `not executable at ${binaryVariable(binary)}=${chosen}` : "not found on PATH";
+}
+
 /** The banner listing what is skipped because `missing` binaries are not installed. */
 export function skipBanner(missing: readonly ExternalBinary[]): string {
   const rule = "!".repeat(78);
   const lines = [rule, "!!! SKIPPED — these suites did NOT run (a skipped suite is not a pass):"];
   for (const binary of missing) {
-    lines.push(`!!!   ${binary} not found on PATH (apt-get install -y ${APT_PACKAGE[binary]}):`);
+    lines.push(`!!!   ${binary} ${whereNot(binary)} (apt-get install -y ${APT_PACKAGE[binary]}):`);
     for (const suite of SUITES_NEEDING[binary]) lines.push(`!!!     - ${suite}`);
   }
   lines.push("!!! Set COURIER_REQUIRE_BROKERS=1 to make a missing broker fail the run.", rule);
@@ -56,7 +68,7 @@ export function hasBinary(binary: ExternalBinary): boolean {
   if (findBinary(binary) !== null) return true;
   if (brokersRequired()) {
     throw new Error(
-      `COURIER_REQUIRE_BROKERS=1 but ${binary} is not on PATH: apt-get install -y ${APT_PACKAGE[binary]}`,
+      `COURIER_REQUIRE_BROKERS=1 but ${binary} is ${whereNot(binary)}: apt-get install -y ${APT_PACKAGE[binary]}`,
     );
   }
   console.warn(skipBanner([binary]));

@@ -7,8 +7,8 @@
  * every broker it runs on.
  */
 
+import { RealtimeClient, type RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
 import { nextState, reach, recordStates, sleep, waitFor } from "../support/wait.js";
 import { cleanShutdownCases } from "./core-shutdown.js";
 import type { BrokerDriver, BrokerKind, Transport } from "./driver.js";

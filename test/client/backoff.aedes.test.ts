@@ -6,8 +6,8 @@
  * provider, a dropped connection) are in `test/brokers/core.suite.ts`.
  */
 
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { sleep, waitFor } from "../support/wait.js";
 

@@ -7,8 +7,8 @@
 
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient, RemoteCredentials } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 
 let broker: TestBroker;

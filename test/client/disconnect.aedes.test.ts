@@ -4,12 +4,12 @@
  * client into one state and calls disconnect() the moment it gets there.
  */
 
-import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   type ConnectionState,
   RealtimeClient,
   type RealtimeClientOptions,
-} from "../../src/index.js";
+} from "@armaanjain/courier-web-sdk";
+import { afterAll, beforeAll, expect, test } from "vitest";
 import { TestBroker } from "../support/broker.js";
 import { handleCounts, sleep, waitFor } from "../support/wait.js";
 

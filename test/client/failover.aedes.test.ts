@@ -2,8 +2,8 @@
  * Endpoint lists (failover) and platform signals against real brokers (aedes).
  */
 
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { reach, waitFor } from "../support/wait.js";
 

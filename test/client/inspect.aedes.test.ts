@@ -19,11 +19,11 @@
 
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { createBrowserInspector, createWebSocketInspector } from "@statelyai/inspect";
 import { afterEach, describe, expect, test } from "vitest";
 import { WebSocketServer } from "ws";
 import { createActor, createMachine, type InspectionEvent } from "xstate";
-import { RealtimeClient, RemoteCredentials } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { findSecrets } from "../support/scan.js";
 import { reach, sleep, waitFor } from "../support/wait.js";

@@ -5,8 +5,8 @@
  * mid-session run on every broker in `test/brokers/core.suite.ts`.
  */
 
+import { type Endpoint, RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, describe, expect, test } from "vitest";
-import { type Endpoint, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { ClientPool } from "../support/clients.js";
 

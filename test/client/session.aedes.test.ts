@@ -7,12 +7,12 @@
  * `test/brokers/core.suite.ts`.
  */
 
-import { afterEach, describe, expect, test } from "vitest";
 import {
   ClientClosedError,
   QueueOverflowError,
   SubscriptionRejectedError,
-} from "../../src/index.js";
+} from "@armaanjain/courier-web-sdk";
+import { afterEach, describe, expect, test } from "vitest";
 import { TestBroker } from "../support/broker.js";
 import { ClientPool } from "../support/clients.js";
 import { reach, sleep, waitFor } from "../support/wait.js";

@@ -1,5 +1,5 @@
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 
 let broker: TestBroker;

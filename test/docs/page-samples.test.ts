@@ -11,8 +11,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { RealtimeClient, RemoteCredentials } from "../../src/index.js";
 import {
   remoteCredentialsProvider,
   retryBackoff,
@@ -21,10 +21,10 @@ import {
   updatingCredentialsManually,
 } from "./types/page-samples.js";
 
-// The samples import the package by name, as users do. At run time that name
-// is this repository's own source (there is no dist/ when tests run); the type
-// check below resolves it the same way through test/docs/types/tsconfig.json.
-vi.mock("@armaanjain/courier-web-sdk", () => vi.importActual("../../src/index.js"));
+// The samples import the package by name, as users do, and so does this file. At
+// run time that name is this repository's own source (vitest.config.ts aliases it:
+// there is no dist/ when tests run); the type check below resolves it the same way
+// through test/docs/types/tsconfig.json.
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const typesDir = join(root, "test", "docs", "types");

@@ -17,10 +17,10 @@
  * With `crossTabKey: false` each tab asks for itself: two requests (the control).
  */
 
+import type { Endpoint } from "@armaanjain/courier-web-sdk";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import type { TokenResponse } from "../../demo/stack/index.js";
-import type { Endpoint } from "../../src/index.js";
 import type { Observed } from "./pages/protocol.js";
 import { externalRequests } from "./support/chromium.js";
 import {

@@ -1,9 +1,9 @@
 /**
- * Devtools never see a secret (issue 5): a known token goes through a real
- * refresh cycle (aedes refuses the stale password, `RemoteCredentials` gets
- * a token from an HTTP endpoint, the client reconnects with it, the broker
- * kicks it, it reconnects again), and every inspection event the client
- * forwards is scanned for it:
+ * Devtools never see a secret (docs/browser.md, "Devtools"): a known token
+ * goes through a real refresh cycle (aedes refuses the stale password,
+ * `RemoteCredentials` gets a token from an HTTP endpoint, the client
+ * reconnects with it, the broker kicks it, it reconnects again), and every
+ * inspection event the client forwards is scanned for it:
  *
  * - as the `inspect` observer receives it, every value it can reach
  *   (including `actorRef.getSnapshot()`, read later by inspectors);

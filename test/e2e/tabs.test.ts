@@ -1,10 +1,10 @@
 /**
- * Several tabs refreshing at once (issue 5): two pages of one origin in one
- * browser context, each with its own `RealtimeClient` and `RemoteCredentials`
- * (same token URL), start with the same token — as a server-rendered page
- * embeds the session's token — so the broker closes both connections at its
- * `exp` and refuses both reconnections. The token endpoint must see ONE
- * request:
+ * Several tabs refreshing at once (docs/browser.md, "Several tabs, one token
+ * request"): two pages of one origin in one browser context, each with its
+ * own `RealtimeClient` and `RemoteCredentials` (same token URL), start with
+ * the same token — as a server-rendered page embeds the session's token — so
+ * the broker closes both connections at its `exp` and refuses both
+ * reconnections. The token endpoint must see ONE request:
  *
  * - both tabs visible: they are refused within milliseconds of each other;
  *   one takes the Web Lock and asks, the other waits for the lock and takes

@@ -5,7 +5,7 @@
  * per 100 ms, for each jitter mode. `none` is the page's default.
  */
 
-import type { Jitter, RealtimeClient } from "../src/index.js";
+import type { Jitter, RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { ourClient } from "./support/clients.js";
 import { RemoteBroker } from "./support/remote-broker.js";
 import { type BenchOutput, fmt, median, type Row } from "./support/stats.js";

@@ -7,7 +7,7 @@
  * trips, one after the other (the refresh itself is instant here).
  */
 
-import type { ConnectionState, RealtimeClient } from "../src/index.js";
+import type { ConnectionState, RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { BenchBroker } from "./support/broker.js";
 import { endRaw, HOST, ourClient, rawClient } from "./support/clients.js";
 import { alternate, type BenchOutput, fmt, median, type Row, summary } from "./support/stats.js";

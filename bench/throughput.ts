@@ -6,8 +6,8 @@
  * Also reports the client process's CPU time per message.
  */
 
+import type { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import type { MqttClient } from "mqtt";
-import type { RealtimeClient } from "../src/index.js";
 import { endRaw, ourClient, rawClient } from "./support/clients.js";
 import { RemoteBroker } from "./support/remote-broker.js";
 import { alternate, type BenchOutput, fmt, median, type Row, summary } from "./support/stats.js";

@@ -1,7 +1,7 @@
 /** Our client and raw mqtt.js, set up the same way for every benchmark. */
 
+import { RealtimeClient, type RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
 
 export const HOST = "127.0.0.1";
 

@@ -4,8 +4,8 @@
  * `node --import tsx --expose-gc memory-sample.ts <raw|ours> <n> <port>` prints JSON.
  */
 
+import type { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import type { MqttClient } from "mqtt";
-import type { RealtimeClient } from "../../src/index.js";
 import { endRaw, ourClient, rawClient } from "./clients.js";
 
 const [kind, nArg, portArg] = process.argv.slice(2);

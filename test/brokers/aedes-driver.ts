@@ -4,7 +4,7 @@
  * user, and the broker's own events give the counters.
  */
 
-import type { Endpoint } from "../../src/index.js";
+import type { Endpoint } from "@armaanjain/courier-web-sdk";
 import { TestBroker } from "../support/broker.js";
 import {
   type BrokerDriver,

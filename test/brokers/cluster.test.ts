@@ -7,8 +7,8 @@
  * fails over to B, finds its session there, and receives every message.
  */
 
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { RealtimeClient } from "../../src/index.js";
 import { type ClusterNode, startClusterNode } from "../support/cluster.js";
 import { RedisServer } from "../support/redis.js";
 import { hasBinary } from "../support/requirements.js";

@@ -5,12 +5,12 @@
  * `coreBehaviourSuite`, with its broker.
  */
 
-import { expect, test } from "vitest";
 import {
   type ConnectionState,
   RealtimeClient,
   type RealtimeClientOptions,
-} from "../../src/index.js";
+} from "@armaanjain/courier-web-sdk";
+import { expect, test } from "vitest";
 import { handleCounts, sleep, waitFor } from "../support/wait.js";
 import type { BrokerDriver } from "./driver.js";
 

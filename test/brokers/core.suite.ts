@@ -7,8 +7,8 @@
  * every broker it runs on.
  */
 
+import { RealtimeClient, type RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
 import { nextState, reach, recordStates, sleep, waitFor } from "../support/wait.js";
 import { cleanShutdownCases } from "./core-shutdown.js";
 import type { BrokerDriver, BrokerKind, Transport } from "./driver.js";
@@ -19,14 +19,18 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
  * Gaps between consecutive timestamps against a backoff sequence: never
  * shorter, and not so much longer that a doubling would pass.
  */
-function expectGaps(times: readonly number[], expected: readonly number[]): void {
+function expectGaps(
+  times: readonly number[],
+  expected: readonly number[],
+  slack: (want: number) => number = (want) => Math.min(150, want * 0.5 + 40),
+): void {
   const gaps = times.slice(1).map((t, i) => t - (times[i] ?? 0));
   expect(gaps).toHaveLength(expected.length);
   gaps.forEach((gap, i) => {
     const want = expected[i] ?? 0;
     const where = `gap ${i + 1} of ${gaps.join(", ")}`;
     expect(gap, where).toBeGreaterThanOrEqual(want - 2);
-    expect(gap, where).toBeLessThan(want + Math.min(150, want * 0.5 + 40));
+    expect(gap, where).toBeLessThan(want + slack(want));
   });
 }
 
@@ -208,6 +212,38 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
         expect(calls).toBe(2);
         expect(await broker.refusedConnects()).toBeGreaterThanOrEqual(10);
       });
+
+      test("auth errors arriving while a refresh is in flight do not start another", async () => {
+        await broker.setPassword("solo", "ok");
+        let calls = 0;
+        let release: () => void = () => {};
+        const c = client({
+          endpoint: broker.endpoint("tcp", {
+            username: "solo",
+            password: "bad",
+            clientId: nextId("solo"),
+          }),
+          onAuthFailure: async () => {
+            calls += 1;
+            await new Promise<void>((resolve) => {
+              release = resolve;
+            });
+            return { password: "ok" } as never;
+          },
+          refreshWaitSeconds: 0.05,
+        });
+        const connected = c.connect();
+        await new Promise<void>((resolve) =>
+          c.on("stateChange", (s) => s.state === "refreshing" && resolve()),
+        );
+        // Further connect() calls and endpoint updates during the refresh change nothing.
+        for (let i = 0; i < 10; i++) void c.connect();
+        await sleep(50);
+        expect(c.state).toBe("refreshing");
+        release();
+        await connected;
+        expect(calls).toBe(1);
+      });
     });
 
     describe("backoff", () => {
@@ -227,6 +263,26 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
         await waitFor(() => callTimes.length >= 6, 15_000, "six refreshes");
         // Between two refreshes: one refused CONNECT (a few ms) plus auth retry n's backoff.
         expectGaps(callTimes.slice(0, 6), [200, 400, 800, 800, 800]);
+      });
+
+      test("onAuthFailure that rejects: auth retries back off, then the first good answer connects", async () => {
+        await broker.setPassword("hana", "good");
+        const callTimes: number[] = [];
+        const errors: string[] = [];
+        const c = client({
+          endpoint: broker.endpoint("tcp", { username: "hana", password: "bad" }),
+          onAuthFailure: async () => {
+            callTimes.push(Date.now());
+            if (callTimes.length < 4) throw new Error("token service down");
+            return { password: "good" } as never;
+          },
+          refreshWaitSeconds: 0.05,
+          retryBackoff: { baseSeconds: 0.1, ceilSeconds: 1 },
+        });
+        c.on("error", (e) => errors.push(e.code));
+        await c.connect();
+        expectGaps(callTimes, [100, 200, 400], (want) => Math.min(120, want * 0.9 + 40));
+        expect(errors.filter((e) => e === "AUTH_REFRESH_FAILED")).toHaveLength(3);
       });
 
       test("a dropped connection reconnects with the same credentials after the backoff and calls no provider", async () => {

@@ -6,7 +6,7 @@
  * `mosquitto-driver.ts`); the suite (`core.suite.ts`) never asks which.
  */
 
-import type { Endpoint, RealtimeClientOptions } from "../../src/index.js";
+import type { Endpoint, RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 
 export type Transport = "tcp" | "ws";
 

@@ -3,7 +3,7 @@
  * once per protocol version the client speaks to it: MQTT 3.1.1 and MQTT 5.
  */
 
-import type { Endpoint } from "../../src/index.js";
+import type { Endpoint } from "@armaanjain/courier-web-sdk";
 import { Mosquitto } from "../support/mosquitto.js";
 import { hasBinary } from "../support/requirements.js";
 import {

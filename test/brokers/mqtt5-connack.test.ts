@@ -6,12 +6,12 @@
  * instead of forwarding the CONNECT).
  */
 
-import { describe, expect, test } from "vitest";
 import {
   type ConnectionRefusedError,
   NotAuthorizedError,
   RetriesExhaustedError,
-} from "../../src/index.js";
+} from "@armaanjain/courier-web-sdk";
+import { describe, expect, test } from "vitest";
 import { hasBinary } from "../support/requirements.js";
 import { recordStates } from "../support/wait.js";
 import { useMqtt5Setup, V5 } from "./mqtt5-setup.js";

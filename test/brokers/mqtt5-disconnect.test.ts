@@ -10,8 +10,8 @@
  * DISCONNECT generated with mqtt-packet on a packet boundary, then closes.
  */
 
+import { ConnectionRefusedError } from "@armaanjain/courier-web-sdk";
 import { describe, expect, test } from "vitest";
-import { ConnectionRefusedError } from "../../src/index.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { Mosquitto } from "../support/mosquitto.js";
 import { hasBinary } from "../support/requirements.js";

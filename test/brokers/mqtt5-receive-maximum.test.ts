@@ -7,8 +7,8 @@
  * it would.
  */
 
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, beforeEach, expect, test } from "vitest";
-import { RealtimeClient } from "../../src/index.js";
 import { Mosquitto } from "../support/mosquitto.js";
 import { hasBinary } from "../support/requirements.js";
 import { waitFor } from "../support/wait.js";

@@ -5,9 +5,13 @@
  * closed after the test.
  */
 
+import {
+  type CourierError,
+  RealtimeClient,
+  type RealtimeClientOptions,
+} from "@armaanjain/courier-web-sdk";
 import { connect, type MqttClient } from "mqtt";
 import { afterEach, beforeEach } from "vitest";
-import { type CourierError, RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
 import { FaultProxy, type FaultProxyOptions } from "../support/fault-proxy.js";
 import { Mosquitto } from "../support/mosquitto.js";
 

@@ -17,9 +17,9 @@
  */
 
 import { Readable } from "node:stream";
+import { ConnectionLostError, type Message, RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { Store } from "mqtt";
 import { afterEach, expect, test } from "vitest";
-import { ConnectionLostError, type Message, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { FaultProxy } from "../support/fault-proxy.js";
 import { recordStates, waitFor } from "../support/wait.js";

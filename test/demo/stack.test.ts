@@ -5,6 +5,7 @@
  * the page's `RemoteCredentials` shape.
  */
 
+import { RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { connect, type IConnackPacket } from "mqtt";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import {
@@ -13,7 +14,6 @@ import {
   startStack,
   type TokenResponse,
 } from "../../demo/stack/index.js";
-import { RemoteCredentials } from "../../src/index.js";
 import { waitFor } from "../support/wait.js";
 import { closed, connectOnce, subscribe } from "./mqtt-probe.js";
 

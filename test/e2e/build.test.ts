@@ -1,7 +1,7 @@
 /**
- * The browser build (issue 5): the package works through a bundler (Vite)
- * and as plain ES modules, `mqtt` resolves to its browser build, and no Node
- * built-in reaches the browser.
+ * The browser build (docs/browser.md, "Using it in a page"): the package
+ * works through a bundler (Vite) and as plain ES modules, `mqtt` resolves to
+ * its browser build, and no Node built-in reaches the browser.
  */
 
 import { afterAll, beforeAll, describe, expect, inject, test } from "vitest";
@@ -38,7 +38,7 @@ describe("through Vite", () => {
     }
   });
 
-  test("its size is reported (the budget is `npm run size`'s, issue 7)", () => {
+  test("its size is reported (the budget is `npm run size`'s, docs/benchmarks.md)", () => {
     expect(app?.gzipBytes).toBeGreaterThan(0);
     console.log(
       `Vite bundle of index.html (SDK + mqtt + xstate): ${app?.bytes} bytes minified, ${app?.gzipBytes} bytes gzipped`,

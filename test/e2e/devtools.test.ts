@@ -1,12 +1,12 @@
 /**
- * Devtools in the browser (issue 5): `@statelyai/inspect`'s browser
- * inspector passed as `inspect`, exactly as docs/browser.md shows, with the
- * inspector window replaced by a page of this origin in an iframe (no
- * external host) that keeps what it is posted. Through a real token expiry
- * and refresh, the inspector gets the whole story — and no token: every JWT
- * the broker saw, and its signature alone, is searched for in every event as
- * the inspector window received it (serialized by the inspector, then
- * structured-cloned by `postMessage`).
+ * Devtools in the browser (docs/browser.md, "Devtools"):
+ * `@statelyai/inspect`'s browser inspector passed as `inspect`, exactly as
+ * docs/browser.md shows, with the inspector window replaced by a page of
+ * this origin in an iframe (no external host) that keeps what it is posted.
+ * Through a real token expiry and refresh, the inspector gets the whole
+ * story — and no token: every JWT the broker saw, and its signature alone,
+ * is searched for in every event as the inspector window received it
+ * (serialized by the inspector, then structured-cloned by `postMessage`).
  */
 
 import { afterAll, beforeAll, expect, test } from "vitest";

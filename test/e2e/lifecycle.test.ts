@@ -1,6 +1,6 @@
 /**
- * Page lifecycle in Chromium (issue 5): the browser's own signals, not the
- * socket, tell the client what happened.
+ * Page lifecycle in Chromium (docs/browser.md, "The page's lifecycle"): the
+ * browser's own signals, not the socket, tell the client what happened.
  *
  * - `context.setOffline(true)` (DevTools network emulation: `navigator.onLine`
  *   false, `offline` fired): the client leaves a live connection for its

@@ -1,10 +1,10 @@
 /**
- * Several tabs refreshing at once (issue 5): two pages of one origin in one
- * browser context, each with its own `RealtimeClient` and `RemoteCredentials`
- * (same token URL), start with the same token — as a server-rendered page
- * embeds the session's token — so the broker closes both connections at its
- * `exp` and refuses both reconnections. The token endpoint must see ONE
- * request:
+ * Several tabs refreshing at once (docs/browser.md, "Several tabs, one token
+ * request"): two pages of one origin in one browser context, each with its
+ * own `RealtimeClient` and `RemoteCredentials` (same token URL), start with
+ * the same token — as a server-rendered page embeds the session's token — so
+ * the broker closes both connections at its `exp` and refuses both
+ * reconnections. The token endpoint must see ONE request:
  *
  * - both tabs visible: they are refused within milliseconds of each other;
  *   one takes the Web Lock and asks, the other waits for the lock and takes
@@ -17,10 +17,10 @@
  * With `crossTabKey: false` each tab asks for itself: two requests (the control).
  */
 
+import type { Endpoint } from "@armaanjain/courier-web-sdk";
 import type { Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import type { TokenResponse } from "../../demo/stack/index.js";
-import type { Endpoint } from "../../src/index.js";
 import type { Observed } from "./pages/protocol.js";
 import { externalRequests } from "./support/chromium.js";
 import {

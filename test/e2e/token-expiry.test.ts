@@ -1,12 +1,12 @@
 /**
- * The main end-to-end test (issue 5): in Debian Chromium, a page served from
- * 127.0.0.1 loads the Vite bundle of the SDK, gets its token from the demo's
- * token endpoint through `RemoteCredentials`, connects over ws:// to aedes'
- * WebSocket listener and lives through two token expiries — the broker
- * closes the connection at the token's `exp`, refuses the stale token
- * (CONNACK 5), the page refreshes, waits exactly the page's 2 s, reconnects
- * and restores — while a publisher sends numbered QoS 1 messages. Every
- * assertion is on what the page observed.
+ * The main end-to-end test (docs/browser.md, "How it is tested"): in Debian
+ * Chromium, a page served from 127.0.0.1 loads the Vite bundle of the SDK,
+ * gets its token from the demo's token endpoint through `RemoteCredentials`,
+ * connects over ws:// to aedes' WebSocket listener and lives through two
+ * token expiries — the broker closes the connection at the token's `exp`,
+ * refuses the stale token (CONNACK 5), the page refreshes, waits exactly the
+ * page's 2 s, reconnects and restores — while a publisher sends numbered QoS
+ * 1 messages. Every assertion is on what the page observed.
  */
 
 import { afterAll, beforeAll, expect, test } from "vitest";

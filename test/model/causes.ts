@@ -6,7 +6,7 @@
 
 import type { EnvironmentSignal, RealtimeClient } from "../../src/index.js";
 import type { TestBroker } from "../support/broker.js";
-import { type FaultProxy, PacketType, type ProxiedConnection } from "./fault-proxy.js";
+import { type FaultProxy, PacketType, type ProxiedConnection } from "../support/fault-proxy.js";
 import type { ModelPath, ModelStep } from "./model-graph.js";
 
 export interface Cause {

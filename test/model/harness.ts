@@ -21,11 +21,11 @@ import { DELAY_OPTIONS } from "../../scripts/statecharts/connection.js";
 import { RealtimeClient } from "../../src/index.js";
 import { connectionStateOf } from "../../src/machines/connection.machine.js";
 import { TestBroker } from "../support/broker.js";
+import { FaultProxy, PacketType } from "../support/fault-proxy.js";
+import type { Mosquitto } from "../support/mosquitto.js";
 import { waitFor } from "../support/wait.js";
 import { type Cause, causeOf, type World } from "./causes.js";
-import { FaultProxy, PacketType } from "./fault-proxy.js";
 import { chart, eventName, type ModelPath, type ModelStep } from "./model-graph.js";
-import type { Mosquitto } from "./mosquitto.js";
 
 /**
  * A delay the path waits for is this short; every other delay this long. Short still
@@ -92,7 +92,10 @@ export async function replayOnClient(
   const aedes = v5
     ? undefined
     : await TestBroker.start({ authenticate: () => verdicts.shift() ?? true });
-  const proxy = await FaultProxy.start(aedes ? aedes.tcpPort : (mosquitto as Mosquitto).port);
+  const proxy = await FaultProxy.start({
+    host: "127.0.0.1",
+    port: aedes ? aedes.tcpPort : (mosquitto as Mosquitto).tcpPort,
+  });
   // Nothing the broker answers by itself reaches the client before the path asks for it.
   proxy.holdToBroker.add(PacketType.CONNECT);
   for (const t of [PacketType.SUBACK, PacketType.PUBACK, PacketType.PINGRESP])

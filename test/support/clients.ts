@@ -3,7 +3,7 @@
  * call `closeAll()` in `afterEach`, before the brokers are closed.
  */
 
-import { RealtimeClient, type RealtimeClientOptions } from "../../src/index.js";
+import { RealtimeClient, type RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 
 export class ClientPool {
   readonly #clients: RealtimeClient[] = [];

@@ -5,14 +5,20 @@
  * COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
  */
 
-import { APT_PACKAGE, brokersRequired, missingBinaries, skipBanner } from "./requirements.js";
+import {
+  APT_PACKAGE,
+  brokersRequired,
+  missingBinaries,
+  skipBanner,
+  whereNot,
+} from "./requirements.js";
 
 export default function setup(): (() => void) | undefined {
   const missing = missingBinaries();
   if (missing.length === 0) return undefined;
   if (brokersRequired()) {
     throw new Error(
-      `COURIER_REQUIRE_BROKERS=1 but ${missing.join(" and ")} ${missing.length > 1 ? "are" : "is"} not available: apt-get install -y ${missing.map((m) => APT_PACKAGE[m]).join(" ")}`,
+      `COURIER_REQUIRE_BROKERS=1 but ${missing.map((b) => `${b} is ${whereNot(b)}`).join(" and ")}: apt-get install -y ${missing.map((m) => APT_PACKAGE[m]).join(" ")}`,
     );
   }
   console.warn(skipBanner(missing));

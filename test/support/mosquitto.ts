@@ -12,6 +12,13 @@
  * `Mosquitto.startWithPlugin` loads another auth plugin instead (the JWT
  * plugin of `test/support/mosquitto-jwt.ts`, whose tokens expire by `exp`).
  *
+ * `Mosquitto.startOpen()` is the same broker without the plugin: it accepts
+ * every CONNECT whatever its credentials, for tests that put their own gate
+ * in front of it (the model-based replay's fault proxy).
+ *
+ * The binary is the one `findBinary("mosquitto")` finds: PATH and the sbin
+ * directories, or `COURIER_MOSQUITTO_BINARY` when set.
+ *
  * What the broker saw (accepted and refused CONNECTs, SUBSCRIBE packets and
  * their filters, who is connected) is read from its own log (`log_type all`,
  * written to stderr, which is unbuffered): no `$SYS` topics, and every count is what mosquitto itself reports per packet.
@@ -70,7 +77,7 @@ export function dynsecPlugin(): string | null {
  * How a started mosquitto authenticates: the dynamic-security plugin with
  * named users (the default), or another auth plugin (see
  * `test/support/mosquitto-jwt.ts`) that accepts `adminPassword` for the
- * admin connection this class keeps.
+ * admin connection this class keeps. Null: no plugin, every CONNECT accepted.
  */
 export interface MosquittoAuth {
   /** The plugin's shared object. */
@@ -80,12 +87,16 @@ export interface MosquittoAuth {
   readonly adminPassword: string;
 }
 
-function configText(auth: MosquittoAuth, tcpPort: number, wsPort: number): string {
+function configText(auth: MosquittoAuth | null, tcpPort: number, wsPort: number): string {
   return [
     "per_listener_settings false",
-    "allow_anonymous false",
-    `plugin ${auth.plugin}`,
-    ...Object.entries(auth.options).map(([key, value]) => `plugin_opt_${key} ${value}`),
+    ...(auth === null
+      ? ["allow_anonymous true"]
+      : [
+          "allow_anonymous false",
+          `plugin ${auth.plugin}`,
+          ...Object.entries(auth.options).map(([key, value]) => `plugin_opt_${key} ${value}`),
+        ]),
     "persistence false",
     // As root, mosquitto otherwise drops to user `mosquitto`, which cannot write the plugin's file.
     ...(process.getuid?.() === 0 ? ["user root"] : []),
@@ -128,7 +139,8 @@ export class Mosquitto extends EventEmitter {
     private readonly dir: string,
     readonly tcpPort: number,
     readonly wsPort: number,
-    private readonly adminPassword: string,
+    /** Null when started open (no plugin: nothing to administer). */
+    private readonly adminPassword: string | null,
     /** Whether the dynamic-security plugin holds the credentials (setPassword, revoke, kick). */
     private readonly dynsec: boolean,
   ) {
@@ -141,11 +153,9 @@ export class Mosquitto extends EventEmitter {
    * Retries on fresh ports if one was taken between choosing and binding it.
    */
   static async start(users: Record<string, string> = {}): Promise<Mosquitto> {
-    const binary = findBinary("mosquitto");
     const plugin = dynsecPlugin();
-    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
     if (!plugin) throw new Error("mosquitto_dynamic_security.so not found");
-    return Mosquitto.#start(binary, users, async (dir) => {
+    return Mosquitto.#start(users, async (dir) => {
       const adminPassword = randomBytes(12).toString("hex");
       const file = join(dir, "dynamic-security.json");
       await writeFile(file, JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)));
@@ -157,17 +167,24 @@ export class Mosquitto extends EventEmitter {
    * Starts mosquitto with another auth plugin instead of dynamic security:
    * `setPassword`, `revoke` and `kick` are then unavailable.
    */
-  static async startWithPlugin(auth: MosquittoAuth): Promise<Mosquitto> {
-    const binary = findBinary("mosquitto");
-    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
-    return Mosquitto.#start(binary, null, async () => auth);
+  static startWithPlugin(auth: MosquittoAuth): Promise<Mosquitto> {
+    return Mosquitto.#start(null, async () => auth);
+  }
+
+  /**
+   * Starts mosquitto without any auth plugin: every CONNECT is accepted, whatever
+   * its credentials; `setPassword`, `revoke` and `kick` are not available.
+   */
+  static startOpen(): Promise<Mosquitto> {
+    return Mosquitto.#start(null, async () => null);
   }
 
   static async #start(
-    binary: string,
     users: Record<string, string> | null,
-    auth: (dir: string) => Promise<MosquittoAuth>,
+    auth: (dir: string) => Promise<MosquittoAuth | null>,
   ): Promise<Mosquitto> {
+    const binary = findBinary("mosquitto");
+    if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const dir = await mkdtemp(join(tmpdir(), "courier-mosquitto-"));
@@ -185,7 +202,7 @@ export class Mosquitto extends EventEmitter {
     dir: string,
     binary: string,
     users: Record<string, string> | null,
-    auth: MosquittoAuth,
+    auth: MosquittoAuth | null,
   ): Promise<Mosquitto> {
     const [tcpPort, wsPort] = [await freePort(), await freePort()];
     await writeFile(join(dir, "mosquitto.conf"), configText(auth, tcpPort, wsPort));
@@ -194,7 +211,14 @@ export class Mosquitto extends EventEmitter {
     const service = startService(binary, ["-c", join(dir, "mosquitto.conf")], (line) =>
       broker ? broker.#onLine(line) : early.push(line),
     );
-    broker = new Mosquitto(service, dir, tcpPort, wsPort, auth.adminPassword, users !== null);
+    broker = new Mosquitto(
+      service,
+      dir,
+      tcpPort,
+      wsPort,
+      auth?.adminPassword ?? null,
+      users !== null,
+    );
     for (const user of Object.keys(users ?? {})) broker.#users.add(user);
     for (const line of early.splice(0)) broker.#onLine(line);
     const started = broker;
@@ -343,8 +367,7 @@ export class Mosquitto extends EventEmitter {
   async #connectAdmin(): Promise<void> {
     const admin = connect(`mqtt://127.0.0.1:${this.tcpPort}`, {
       clientId: ADMIN,
-      username: ADMIN,
-      password: this.adminPassword,
+      ...(this.adminPassword === null ? {} : { username: ADMIN, password: this.adminPassword }),
       protocolVersion: 5,
       reconnectPeriod: 0,
       connectTimeout: 10_000,
@@ -364,6 +387,9 @@ export class Mosquitto extends EventEmitter {
 
   /** Sends dynamic-security commands in one request; rejects if any of them failed. */
   #command(...commands: Record<string, unknown>[]): Promise<void> {
+    if (this.adminPassword === null) {
+      return Promise.reject(new Error("mosquitto was started open: it has no users to change"));
+    }
     const run = async () => {
       if (!this.dynsec) throw new Error("this mosquitto runs without the dynamic-security plugin");
       const admin = this.#requireAdmin();

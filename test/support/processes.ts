@@ -13,18 +13,39 @@ import { delimiter, join } from "node:path";
 /** Where Debian puts daemons; not always on a non-root PATH. */
 const SYSTEM_DIRS = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
 
-/** The absolute path of an executable on PATH (or in the sbin directories), or null. */
+/**
+ * The environment variable that points the tests at `name`'s executable:
+ * `COURIER_MOSQUITTO_BINARY`, `COURIER_REDIS_SERVER_BINARY`. When set, that
+ * path is the only candidate (a path with nothing executable there counts as
+ * missing: the suites that need it skip loudly, or fail under
+ * `COURIER_REQUIRE_BROKERS=1`).
+ */
+export function binaryVariable(name: string): string {
+  return `COURIER_${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_BINARY`;
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The absolute path of an executable: the one its environment variable names
+ * (`binaryVariable`), else the first on PATH (or in the sbin directories); null when
+ * there is none.
+ */
 export function findBinary(name: string): string | null {
+  const chosen = process.env[binaryVariable(name)];
+  if (chosen) return isExecutable(chosen) ? chosen : null;
   const dirs = [...(process.env.PATH ?? "").split(delimiter), ...SYSTEM_DIRS];
   for (const dir of dirs) {
     if (!dir) continue;
     const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
+    if (isExecutable(candidate)) return candidate;
   }
   return null;
 }

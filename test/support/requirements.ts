@@ -4,13 +4,18 @@
  * `.ci/run`), which turns a missing binary into a failure so CI never skips
  * them. The skip list is also printed by `test/support/global-setup.ts`.
  *
+ * A binary is looked for on PATH and in the sbin directories, or only at
+ * `COURIER_MOSQUITTO_BINARY` / `COURIER_REDIS_SERVER_BINARY` when set
+ * (`findBinary`): pointing one at a path with nothing there shows what a
+ * machine without that broker does, without uninstalling it.
+ *
  * Besides binaries, "mosquitto-jwt-plugin" is the JWT auth plugin the tests
  * compile (`test/support/mosquitto-jwt.ts`): it needs mosquitto, gcc and the
  * headers of `mosquitto-dev` and `libssl-dev`.
  */
 
 import { existsSync } from "node:fs";
-import { findBinary } from "./processes.js";
+import { binaryVariable, findBinary } from "./processes.js";
 
 export type ExternalBinary = "mosquitto" | "redis-server" | "mosquitto-jwt-plugin";
 
@@ -46,6 +51,7 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/mqtt5-disconnect.test.ts (MQTT 5 server DISCONNECT classified by reason code)",
     "test/brokers/mqtt5-session.test.ts (MQTT 5 session expiry and sessionPresent)",
     "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
+    "test/model/model.test.ts (generated MQTT 5 paths on a real client, and so the coverage table)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
   "mosquitto-jwt-plugin": [
@@ -68,13 +74,21 @@ export function missingBinaries(): ExternalBinary[] {
   return (Object.keys(SUITES_NEEDING) as ExternalBinary[]).filter((b) => !present(b));
 }
 
+/** Where `binary` was looked for and not found: its variable's path when set, else PATH. */
+export function whereNot(binary: ExternalBinary): string {
+  if (binary === "mosquitto-jwt-plugin") {
+    return `cannot be built (missing: ${jwtPluginMissing().join(", ")})`;
+  }
+  const chosen = process.env[binaryVariable(binary)];
+  return chosen ? `not executable at ${binaryVariable(binary)}=${chosen}` : "not found on PATH";
+}
+
 /** The banner listing what is skipped because `missing` binaries are not installed. */
 export function skipBanner(missing: readonly ExternalBinary[]): string {
   const rule = "!".repeat(78);
   const lines = [rule, "!!! SKIPPED — these suites did NOT run (a skipped suite is not a pass):"];
   for (const binary of missing) {
-    const what = binary === "mosquitto-jwt-plugin" ? "cannot be built" : "not found on PATH";
-    lines.push(`!!!   ${binary} ${what} (apt-get install -y ${APT_PACKAGE[binary]}):`);
+    lines.push(`!!!   ${binary} ${whereNot(binary)} (apt-get install -y ${APT_PACKAGE[binary]}):`);
     for (const suite of SUITES_NEEDING[binary]) lines.push(`!!!     - ${suite}`);
   }
   lines.push("!!! Set COURIER_REQUIRE_BROKERS=1 to make a missing broker fail the run.", rule);
@@ -90,7 +104,7 @@ export function hasBinary(binary: ExternalBinary): boolean {
   if (present(binary)) return true;
   if (brokersRequired()) {
     throw new Error(
-      `COURIER_REQUIRE_BROKERS=1 but ${binary} is not available: apt-get install -y ${APT_PACKAGE[binary]}`,
+      `COURIER_REQUIRE_BROKERS=1 but ${binary} is ${whereNot(binary)}: apt-get install -y ${APT_PACKAGE[binary]}`,
     );
   }
   console.warn(skipBanner([binary]));

@@ -1,4 +1,4 @@
-import type { ConnectionState, RealtimeClient } from "../../src/index.js";
+import type { ConnectionState, RealtimeClient } from "@armaanjain/courier-web-sdk";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

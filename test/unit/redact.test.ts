@@ -1,7 +1,7 @@
 /**
  * The redaction rules of inspection events (src/services/redact.ts), value
  * by value. The client-level proof — a real refresh cycle, every event
- * scanned — is test/inspect.test.ts.
+ * scanned — is test/client/inspect.aedes.test.ts.
  */
 
 import { describe, expect, test } from "vitest";

@@ -12,6 +12,7 @@
  * between the page and the endpoint that counts its requests.
  */
 
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import type { Page } from "playwright-core";
 import { inject } from "vitest";
 import {
@@ -20,7 +21,6 @@ import {
   startStack,
   type TokenResponse,
 } from "../../../demo/stack/index.js";
-import { RealtimeClient, RemoteCredentials } from "../../../src/index.js";
 import type { Observed, StartConfig } from "../pages/protocol.js";
 import { type Chromium, launchChromium } from "./chromium.js";
 import { type StaticServer, startStaticServer } from "./static-server.js";

@@ -1,8 +1,8 @@
 /**
  * The published Authentication page (`shared/spec/authentication.txt`) is the
- * contract: every sample on it, copied verbatim into `test/types/page-samples.ts`,
+ * contract: every sample on it, copied verbatim into `test/docs/types/page-samples.ts`,
  * must type-check against the package name and run. A negative control
- * (`test/types/negative.ts-fixture`) proves the type check can fail.
+ * (`test/docs/types/negative.ts-fixture`) proves the type check can fail.
  */
 
 import { execFile } from "node:child_process";
@@ -11,8 +11,8 @@ import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import { RealtimeClient, RemoteCredentials } from "../src/index.js";
 import {
   remoteCredentialsProvider,
   retryBackoff,
@@ -21,13 +21,13 @@ import {
   updatingCredentialsManually,
 } from "./types/page-samples.js";
 
-// The samples import the package by name, as users do. At run time that name
-// is this repository's own source (there is no dist/ when tests run); the type
-// check below resolves it the same way through test/types/tsconfig.json.
-vi.mock("@armaanjain/courier-web-sdk", () => vi.importActual("../src/index.js"));
+// The samples import the package by name, as users do, and so does this file. At
+// run time that name is this repository's own source (vitest.config.ts aliases it:
+// there is no dist/ when tests run); the type check below resolves it the same way
+// through test/docs/types/tsconfig.json.
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const typesDir = join(root, "test", "types");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const typesDir = join(root, "test", "docs", "types");
 const tsc = join(root, "node_modules", ".bin", "tsc");
 
 interface TscRun {
@@ -52,8 +52,8 @@ function runTsc(project: string): Promise<TscRun> {
 }
 
 describe("the page's samples type-check against the package name", () => {
-  test("tsc -p test/types/tsconfig.json exits 0", { timeout: 120_000 }, async () => {
-    const run = await runTsc(join("test", "types", "tsconfig.json"));
+  test("tsc -p test/docs/types/tsconfig.json exits 0", { timeout: 120_000 }, async () => {
+    const run = await runTsc(join("test", "docs", "types", "tsconfig.json"));
     expect(run.output).toBe("");
     expect(run.code).toBe(0);
   });

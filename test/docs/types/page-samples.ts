@@ -3,8 +3,8 @@
  * (`shared/spec/authentication.txt`), exactly as printed, against the
  * package name. Only the page's `endpoint: { ... }` placeholders are filled
  * in with a concrete endpoint. Each sample is wrapped in an exported function
- * so that nothing runs at import time; `test/page-samples.test.ts`
- * type-checks this file with `test/types/tsconfig.json` (which maps the
+ * so that nothing runs at import time; `test/docs/page-samples.test.ts`
+ * type-checks this file with `test/docs/types/tsconfig.json` (which maps the
  * package name to `src/`) and runs the samples.
  */
 

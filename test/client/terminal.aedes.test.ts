@@ -3,14 +3,14 @@
  * with a typed error — no loop. `connect()` starts again from there.
  */
 
-import { afterEach, expect, test } from "vitest";
 import {
   ConnectionRefusedError,
   InvalidOptionsError,
   NotAuthorizedError,
   RealtimeClient,
   RetriesExhaustedError,
-} from "../../src/index.js";
+} from "@armaanjain/courier-web-sdk";
+import { afterEach, expect, test } from "vitest";
 import { TestBroker } from "../support/broker.js";
 import { ClientPool } from "../support/clients.js";
 import { reach, sleep } from "../support/wait.js";

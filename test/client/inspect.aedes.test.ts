@@ -1,9 +1,9 @@
 /**
- * Devtools never see a secret (issue 5): a known token goes through a real
- * refresh cycle (aedes refuses the stale password, `RemoteCredentials` gets
- * a token from an HTTP endpoint, the client reconnects with it, the broker
- * kicks it, it reconnects again), and every inspection event the client
- * forwards is scanned for it:
+ * Devtools never see a secret (docs/browser.md, "Devtools"): a known token
+ * goes through a real refresh cycle (aedes refuses the stale password,
+ * `RemoteCredentials` gets a token from an HTTP endpoint, the client
+ * reconnects with it, the broker kicks it, it reconnects again), and every
+ * inspection event the client forwards is scanned for it:
  *
  * - as the `inspect` observer receives it, every value it can reach
  *   (including `actorRef.getSnapshot()`, read later by inspectors);
@@ -19,14 +19,14 @@
 
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
+import { RealtimeClient, RemoteCredentials } from "@armaanjain/courier-web-sdk";
 import { createBrowserInspector, createWebSocketInspector } from "@statelyai/inspect";
 import { afterEach, describe, expect, test } from "vitest";
 import { WebSocketServer } from "ws";
 import { createActor, createMachine, type InspectionEvent } from "xstate";
-import { RealtimeClient, RemoteCredentials } from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
-import { findSecrets } from "./support/scan.js";
-import { reach, sleep, waitFor } from "./support/wait.js";
+import { TestBroker } from "../support/broker.js";
+import { findSecrets } from "../support/scan.js";
+import { reach, sleep, waitFor } from "../support/wait.js";
 
 const PASSWORD_TOKEN = "eyJhbGciOiJIUzI1NiJ9.KNOWN_PASSWORD_TOKEN.c2ln";
 const USERNAME_TOKEN = "KNOWN_USERNAME_TOKEN_7f3a";

@@ -4,8 +4,8 @@
  * reach that client's own session: its own broker, subscriptions and outbox.
  */
 
+import { type Message, RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { type Message, RealtimeClient } from "../../src/index.js";
 import { TestBroker } from "../support/broker.js";
 import { waitFor } from "../support/wait.js";
 

@@ -10,7 +10,6 @@
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { inspect } from "node:util";
-import { afterEach, describe, expect, test } from "vitest";
 import {
   AuthRefreshError,
   ConnectionLostError,
@@ -21,8 +20,9 @@ import {
   RealtimeClient,
   type RealtimeClientOptions,
   type StateChange,
-} from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
+} from "@armaanjain/courier-web-sdk";
+import { afterEach, describe, expect, test } from "vitest";
+import { TestBroker } from "../support/broker.js";
 
 const PASSWORD = "pw_SECRET_456";
 

@@ -1,6 +1,6 @@
+import { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import { afterEach, expect, test } from "vitest";
-import { RealtimeClient } from "../src/index.js";
-import { TestBroker } from "./support/broker.js";
+import { TestBroker } from "../support/broker.js";
 
 let broker: TestBroker;
 afterEach(async () => broker?.close());

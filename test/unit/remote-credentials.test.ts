@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, test } from "vitest";
-import { CredentialsFetchError, type Endpoint, RemoteCredentials } from "../src/index.js";
+import { CredentialsFetchError, type Endpoint, RemoteCredentials } from "../../src/index.js";
 
 const TOKEN = "tok_SECRET_123";
 

@@ -1,19 +1,21 @@
 /**
  * `npm run demo -- --web`: a live statechart viewer on 127.0.0.1. It serves
- * the generated diagram (docs/statecharts/connection.svg) inside a page that
- * highlights every demo client's current state and keeps an event log,
- * fed by the clients' inspection streams (redacted by the SDK) and the demo's
- * own events, over Server-Sent Events. Everything it serves comes from this
- * server: the page works with no network beyond the loopback.
+ * the generated diagrams (docs/statecharts/overview.svg and connection.svg)
+ * inside a page that highlights every demo client's current state and keeps
+ * an event log in the user's words (narrate.ts), fed by the clients'
+ * inspection streams (redacted by the SDK) and the demo's own events, over
+ * Server-Sent Events. Everything it serves comes from this server: the page
+ * works with no network beyond the loopback.
  */
 
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import { connectionStateOf } from "@armaanjain/courier-web-sdk/machine";
-import type { InspectionEvent } from "xstate";
+import { connectionMachine, connectionStateOf } from "@armaanjain/courier-web-sdk/machine";
+import type { AnyStateNode, InspectionEvent, StateValue } from "xstate";
 import type { DemoEvent } from "../scenario/events.js";
+import { type LogLine, type MachineFacts, Narrator } from "./narrate.js";
 
 const HERE = fileURLToPath(new URL("./", import.meta.url));
 const FILES: Record<string, [path: string, type: string]> = {
@@ -21,6 +23,7 @@ const FILES: Record<string, [path: string, type: string]> = {
   "/viewer.js": [`${HERE}assets/viewer.js`, "text/javascript; charset=utf-8"],
   "/viewer.css": [`${HERE}assets/viewer.css`, "text/css; charset=utf-8"],
   "/connection.svg": [`${HERE}../../docs/statecharts/connection.svg`, "image/svg+xml"],
+  "/overview.svg": [`${HERE}../../docs/statecharts/overview.svg`, "image/svg+xml"],
 };
 
 /** What the page is sent, one JSON object per Server-Sent Event. */
@@ -37,18 +40,10 @@ export type ViewerMessage =
       /** The event that led there. */
       readonly event: string;
     }
-  | {
-      /** An event a client's machine received, redacted. */
-      readonly kind: "event";
-      readonly at: number;
-      readonly client: string;
-      readonly type: string;
-      readonly detail: string;
-    }
-  | { readonly kind: "demo"; readonly at: number; readonly event: DemoEvent };
-
-/** Longest event detail shown in the log. */
-const DETAIL_CHARS = 240;
+  | ({
+      /** A line of the event log (narrate.ts). */
+      readonly kind: "line";
+    } & LogLine);
 
 export interface ViewerServer {
   /** `http://127.0.0.1:<port>/` */
@@ -65,30 +60,44 @@ function isRoot(event: InspectionEvent): boolean {
   return event.actorRef.sessionId === event.rootId;
 }
 
-function detailOf(event: { type: string }): string {
-  const { type: _type, ...rest } = event;
-  const text = Object.keys(rest).length === 0 ? "" : JSON.stringify(rest);
-  return text.length > DETAIL_CHARS ? `${text.slice(0, DETAIL_CHARS - 1)}…` : text;
-}
+type DelayFn = (args: { context: unknown; event: { type: string } }) => number;
 
-/** Demo events worth a line in the viewer's log (transitions come from inspection). */
-const LOGGED = new Set<DemoEvent["type"]>([
-  "demo.started",
-  "token.issued",
-  "broker.accepted",
-  "broker.refused",
-  "broker.kicked",
-  "client.restored",
-  "client.error",
-  "messages.resumed",
-  "demo.stopping",
-]);
+/** What the log needs to know about the machine, read from the machine itself. */
+export const CONNECTION_FACTS: MachineFacts = {
+  publicState: (value: StateValue) => connectionStateOf(value),
+  description: (stateId) => node(stateId)?.description,
+  actorSource(actorId) {
+    // XState names an invoked actor without an id `<index>.<state id>`.
+    const [, index, stateId] = /^(\d+)\.(.+)$/.exec(actorId) ?? [];
+    const invoke = stateId ? node(stateId)?.invoke[Number(index)] : undefined;
+    return typeof invoke?.src === "string" ? invoke.src : undefined;
+  },
+  delayMs(name, context) {
+    const delay = (connectionMachine.implementations.delays as Record<string, unknown>)[name];
+    try {
+      if (typeof delay === "number") return delay;
+      if (typeof delay === "function") return (delay as DelayFn)({ context, event: { type: "" } });
+    } catch {
+      // A context the delay cannot read: the line goes without the length.
+    }
+    return undefined;
+  },
+};
+
+function node(stateId: string): AnyStateNode | undefined {
+  try {
+    return connectionMachine.getStateNodeById(stateId);
+  } catch {
+    return undefined;
+  }
+}
 
 export async function startViewerServer(port = 0): Promise<ViewerServer> {
   const streams = new Set<ServerResponse>();
   /** The latest state of each client, for a page that connects late. */
   const latest = new Map<string, ViewerMessage>();
   const recent: ViewerMessage[] = [];
+  const narrator = new Narrator(CONNECTION_FACTS);
 
   const send = (message: ViewerMessage) => {
     if (message.kind === "state") latest.set(message.client, message);
@@ -138,14 +147,15 @@ export async function startViewerServer(port = 0): Promise<ViewerServer> {
       if (event.type === "@xstate.snapshot") {
         const value = (event.snapshot as { value?: unknown }).value;
         if (value === undefined) return;
-        const state = connectionStateOf(value as Parameters<typeof connectionStateOf>[0]);
+        const state = connectionStateOf(value as StateValue);
         send({ kind: "state", at, client, value, state, event: event.event.type });
-      } else if (event.type === "@xstate.event") {
-        send({ kind: "event", at, client, type: event.event.type, detail: detailOf(event.event) });
       }
+      const line = narrator.inspect(client, event, at);
+      if (line) send({ kind: "line", ...line });
     },
     demo(event) {
-      if (LOGGED.has(event.type)) send({ kind: "demo", at: event.at, event });
+      const line = narrator.demo(event);
+      if (line) send({ kind: "line", ...line });
     },
     async close() {
       for (const stream of streams) stream.end();

@@ -28,6 +28,8 @@ export interface ChartState {
   readonly exit: readonly string[];
   /** Invoked actors by their source name. */
   readonly invokes: readonly string[];
+  /** The state node's `meta`, as declared (`{ overview: true }` puts it in the overview). */
+  readonly meta: Readonly<Record<string, unknown>>;
 }
 
 export type TriggerKind = "event" | "after" | "done" | "error";
@@ -50,6 +52,8 @@ export interface ChartTransition {
   readonly ignored: boolean;
   /** Position among the candidates for this event on this state (guard order). */
   readonly index: number;
+  /** The transition's `meta`, as declared (`overview`, `from`: see overview.ts). */
+  readonly meta: Readonly<Record<string, unknown>>;
 }
 
 export interface ChartDelay {
@@ -155,6 +159,7 @@ export function readChart(
     entry: node.entry.map(actionName),
     exit: node.exit.map(actionName),
     invokes: node.invoke.map((i) => (typeof i.src === "string" ? i.src : i.id)),
+    meta: { ...(node.meta as Record<string, unknown> | undefined) },
   }));
   const transitions: ChartTransition[] = [];
   for (const [node] of nodes) {
@@ -176,6 +181,7 @@ export function readChart(
           reenter: t.reenter === true,
           ignored: targets.length === 0 && actions.length === 0,
           index,
+          meta: { ...((t as { meta?: Record<string, unknown> }).meta ?? {}) },
         });
       });
     }

@@ -11,6 +11,7 @@ import { connectionStateOf } from "../../src/machines/connection.machine.js";
 import { CONNECTION_STATES } from "../../src/machines/connection.types.js";
 import { connectionChart, DELAY_OPTIONS } from "./connection.js";
 import { toMermaid } from "./mermaid.js";
+import { overviewText, toOverviewSvg } from "./overview.js";
 import { toReadme } from "./readme.js";
 import { toSvg } from "./svg.js";
 
@@ -40,11 +41,14 @@ export async function generateStatecharts(): Promise<Record<string, string>> {
   const mermaid = toMermaid(chart);
   return {
     "connection.mmd": mermaid,
-    "connection.svg": await toSvg(chart),
+    "connection.svg": await toSvg(chart, SOURCE),
+    "overview.svg": await toOverviewSvg(chart, SOURCE),
     "README.md": toReadme({
       chart,
       mermaid,
       svgFile: "connection.svg",
+      overviewFile: "overview.svg",
+      overviewAlt: overviewText(chart),
       mermaidFile: "connection.mmd",
       source: SOURCE,
       publicState,

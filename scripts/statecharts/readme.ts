@@ -10,6 +10,10 @@ export interface ReadmeInput {
   readonly chart: Chart;
   readonly mermaid: string;
   readonly svgFile: string;
+  /** The overview diagram (the states and transitions marked `meta.overview`). */
+  readonly overviewFile: string;
+  /** The overview's text alternative (its loop and the arrows beside it). */
+  readonly overviewAlt: string;
   readonly mermaidFile: string;
   /** Where the machine is defined, for the header. */
   readonly source: string;
@@ -44,12 +48,28 @@ export function toReadme(input: ReadmeInput): string {
     `> Generated from \`${input.source}\` by \`npm run diagrams\`. Do not edit: a test regenerates`,
     "> these files and fails when they differ from the machine.",
     "",
+    "## Overview",
+    "",
+    `![${input.overviewAlt}](${input.overviewFile})`,
+    "",
+    "The page's flow as one loop (emphasised): the broker refuses the token, the client closes the",
+    "session, asks `onAuthFailure` once, waits 2 s, reconnects and restores its subscriptions. Beside",
+    "it, a lost connection waits out the backoff and reconnects with the same credentials, and a",
+    "refusal that retrying cannot fix stops in `failed`. Every other transition is folded away; the",
+    "machine marks what this picture shows with `meta.overview` on its states and transitions.",
+    "",
+    "## Every state and transition",
+    "",
     `![The connection statechart](${input.svgFile})`,
     "",
     "How to read it: an arrow is a transition, labelled `event [guard]`; guards are tried top to",
     "bottom and `[else]` is the last one. `after NAME (value)` is a delay, shown with its default",
     "(every delay is an option of `RealtimeClient`). Inside a box: what the state does on entry,",
-    "the actors it runs, transitions that stay in it, and events it deliberately ignores.",
+    "the actors it runs, transitions that stay in it, and events it deliberately ignores. The",
+    "page's flow is drawn emphasised. `→ ◇` in a box: that event leads to the diamond, where the",
+    "same guarded choice that several states share is drawn once (out of retries → `failed`, else",
+    "→ `backoff`). Both pictures follow the browser's light or dark preference and draw their",
+    "own background, so either reads on GitHub's light and dark themes.",
     "",
     `The same chart in Mermaid (\`${input.mermaidFile}\`):`,
     "",

@@ -8,6 +8,12 @@
  * Error"): detect the auth error → force-disconnect (`authFailed`) → call
  * onAuthFailure (`refreshing`) → wait 2 s (`waiting`) → reconnect
  * (`reconnecting`) → restore subscriptions (`restoring`) → `connected`.
+ *
+ * `meta.overview` marks what the overview diagram (README, "What happens when
+ * the token expires") shows: on a state, `true`; on a transition, its label
+ * (`true`: the delay), and `from`, the state it is drawn from when it belongs
+ * to a group of states or is shared by several (drawn once). Everything else
+ * is folded away.
  */
 
 import {
@@ -115,6 +121,7 @@ const retryOrFail = [
   {
     target: "#connection.session.backoff",
     actions: ["countNetworkFailure", "rotateEndpoint", "notifyError"],
+    meta: { overview: "connection lost", from: "connected" },
   },
 ] as const;
 
@@ -129,8 +136,14 @@ const onRefusal = [
     guard: "isAuthRefusal",
     target: "#connection.session.link.authFailed",
     actions: "countAuthFailure",
+    meta: { overview: "token refused", from: "connected" },
   },
-  { guard: "isFatalRefusal", target: "#connection.failed", actions: "setRefusalError" },
+  {
+    guard: "isFatalRefusal",
+    target: "#connection.failed",
+    actions: "setRefusalError",
+    meta: { overview: "refused for good", from: "connecting" },
+  },
   {
     guard: and(["hasServerReference", not("isOutOfNetworkRetries")]),
     target: "#connection.session.backoff",
@@ -142,7 +155,11 @@ const onRefusal = [
 /** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
 const afterAuthFailure = [
   { guard: not("hasCredentialsProvider"), target: "#connection.failed" },
-  { guard: "isFirstAuthFailure", target: "#connection.session.refreshing" },
+  {
+    guard: "isFirstAuthFailure",
+    target: "#connection.session.refreshing",
+    meta: { overview: "session closed" },
+  },
   { target: "#connection.session.authBackoff" },
 ] as const;
 
@@ -336,9 +353,14 @@ export const connectionMachine = setup({
   states: {
     idle: {
       description: "Not connected and not trying; connect() starts.",
+      meta: { overview: true },
       entry: { type: "rejectPending", params: { reason: "closed" } },
       on: {
-        "USER.CONNECT": { target: "session", actions: "resetRetries" },
+        "USER.CONNECT": {
+          target: "session",
+          actions: "resetRetries",
+          meta: { overview: "connect()" },
+        },
         // Nothing to close, but what was queued before connect() is settled all the same.
         "USER.DISCONNECT": { actions: { type: "rejectPending", params: { reason: "closed" } } },
       },
@@ -374,7 +396,8 @@ export const connectionMachine = setup({
           states: {
             connecting: {
               description: "Opening the first connection; waiting for CONNACK.",
-              on: { "MQTT.CONNACK": "restoring" },
+              meta: { overview: true },
+              on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
                 CONNECT_TIMEOUT: retryOrFail,
               },
@@ -382,7 +405,8 @@ export const connectionMachine = setup({
             reconnecting: {
               description:
                 "Opening a new connection after a refresh or a backoff; waiting for CONNACK.",
-              on: { "MQTT.CONNACK": "restoring" },
+              meta: { overview: true },
+              on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
                 CONNECT_TIMEOUT: retryOrFail,
               },
@@ -390,6 +414,7 @@ export const connectionMachine = setup({
             restoring: {
               description:
                 "Accepted by the broker; re-subscribing every tracked filter before reporting connected.",
+              meta: { overview: true },
               invoke: {
                 src: "restoreSubscriptions",
                 input: ({ event }) => ({
@@ -397,6 +422,7 @@ export const connectionMachine = setup({
                 }),
                 onDone: {
                   target: "connected",
+                  meta: { overview: "subscriptions restored" },
                   actions: {
                     type: "notifyRestored",
                     params: ({ event }) => ({ result: event.output }),
@@ -411,6 +437,7 @@ export const connectionMachine = setup({
             connected: {
               description:
                 "Live: publishes go out, queued ones flushed in order, messages come in.",
+              meta: { overview: true },
               entry: "attachSession",
               exit: "detachSession",
               after: {
@@ -434,6 +461,7 @@ export const connectionMachine = setup({
             authFailed: {
               description:
                 "The broker rejected the credentials; force-closing the session before refreshing.",
+              meta: { overview: true },
               entry: "forceDisconnect",
               on: {
                 "MQTT.CLOSED": afterAuthFailure,
@@ -470,6 +498,7 @@ export const connectionMachine = setup({
         refreshing: {
           description:
             "Asking onAuthFailure for fresh credentials (one call, however many failures).",
+          meta: { overview: true },
           invoke: {
             src: "refreshCredentials",
             input: ({ context }) => ({
@@ -478,6 +507,7 @@ export const connectionMachine = setup({
             }),
             onDone: {
               target: "waiting",
+              meta: { overview: "new credentials" },
               actions: {
                 type: "setRefreshedEndpoint",
                 params: ({ event }) => ({ endpoint: event.output }),
@@ -491,7 +521,8 @@ export const connectionMachine = setup({
         },
         waiting: {
           description: "The page's step 4: waiting 2 s after the refresh before reconnecting.",
-          after: { REFRESH_WAIT: "link.reconnecting" },
+          meta: { overview: true },
+          after: { REFRESH_WAIT: { target: "link.reconnecting", meta: { overview: true } } },
         },
         authBackoff: {
           description:
@@ -503,7 +534,8 @@ export const connectionMachine = setup({
         backoff: {
           description:
             "The connection was lost or refused for a network reason; waiting to reconnect.",
-          after: { RETRY_DELAY: "link.reconnecting" },
+          meta: { overview: true },
+          after: { RETRY_DELAY: { target: "link.reconnecting", meta: { overview: true } } },
           // Back online, or back from a hidden tab whose timers were throttled: reconnect now.
           on: { "NET.ONLINE": "link.reconnecting", "PAGE.VISIBLE": "link.reconnecting" },
         },
@@ -511,9 +543,14 @@ export const connectionMachine = setup({
     },
     failed: {
       description: "Stopped after an error that retrying cannot fix; connect() starts again.",
+      meta: { overview: true },
       entry: ["notifyError", { type: "rejectPending", params: { reason: "failed" } }],
       on: {
-        "USER.CONNECT": { target: "session", actions: ["clearError", "resetRetries"] },
+        "USER.CONNECT": {
+          target: "session",
+          actions: ["clearError", "resetRetries"],
+          meta: { overview: "connect()" },
+        },
         "USER.DISCONNECT": "idle",
       },
     },

@@ -1,12 +1,15 @@
 /**
- * The live statechart viewer (`npm run demo -- --web`), in Chromium: the
- * demo runs as a child process exactly as a user starts it; the page shows
- * the generated diagram and lights the states the demo clients are in. The
- * test follows a client through a token expiry on the page — the boxes lit
- * one after the other: refreshing, waiting, reconnecting, restoring, live —
- * takes the screenshot docs/browser.md shows while a client waits its 2 s,
- * and checks that the page asked nothing of any host but 127.0.0.1 and that
- * its log holds no token.
+ * The live statechart viewer (`npm run demo -- --web`), in Chromium at
+ * 1400 px wide: the demo runs as a child process exactly as a user starts
+ * it; the page shows the generated diagrams and lights the states the demo
+ * clients are in. The test follows a client through a token expiry on the
+ * page — the boxes lit one after the other: refreshing, waiting,
+ * reconnecting, restoring, live — takes the screenshot docs/browser.md
+ * shows while a client waits its 2 s, checks that the diagrams' text is
+ * drawn at 12 px or more, that the log speaks the user's words (one line per
+ * happening, reason codes named, the renewal and the final disconnect()
+ * called what they are, the raw event one click away), that the page asked
+ * nothing of any host but 127.0.0.1 and that its log holds no token.
  *
  * `UPDATE_SCREENSHOTS=1 npm run test:e2e` writes the screenshot to
  * docs/images/statechart-viewer.png; otherwise it goes to .e2e/artifacts/.
@@ -28,8 +31,10 @@ declare global {
   interface Window {
     viewer: {
       ready: boolean;
+      view: string;
       history: { client: string; id: string; at: number }[];
       messages: number;
+      lines: { client?: string; text: string; state?: string; tone: string }[];
     };
   }
 }
@@ -49,6 +54,9 @@ beforeAll(async () => {
       "--json",
       "--ttl",
       "4",
+      // It ends by itself, so the clients' disconnect() shows in the log.
+      "--duration",
+      "16",
       "--clients",
       "2",
       "--rate",
@@ -92,9 +100,24 @@ function inOrder(ids: readonly string[], expected: readonly string[]): boolean {
   return at === expected.length;
 }
 
-test("the viewer lights each client's state live through a refresh cycle, offline; screenshot", async () => {
+/** The smallest size, in CSS pixels on screen, at which the shown diagram draws its text. */
+async function smallestText(page: import("playwright-core").Page): Promise<number> {
+  // To 0.01 px: a diagram placed at a fractional offset renders at a scale of 0.99999….
+  const px = await page.evaluate(() =>
+    Math.min(
+      ...[...document.querySelectorAll("#chart svg text")].map((t) => {
+        const text = t as SVGTextElement;
+        const scale = text.getScreenCTM()?.a ?? 0;
+        return Number.parseFloat(getComputedStyle(text).fontSize) * scale;
+      }),
+    ),
+  );
+  return Math.round(px * 100) / 100;
+}
+
+test("the viewer lights each client's state live through a refresh cycle, in the user's words, offline; screenshot", async () => {
   const page = await chromium.newPage();
-  await page.setViewportSize({ width: 1700, height: 1150 });
+  await page.setViewportSize({ width: 1400, height: 900 });
   await page.goto(url);
   await page.waitForFunction(() => window.viewer?.ready, undefined, { polling: 100 });
 
@@ -115,6 +138,15 @@ test("the viewer lights each client's state live through a refresh cycle, offlin
     await mkdir(`${ROOT}docs/images`, { recursive: true });
     await copyFile(SCREENSHOT, DOCS_SCREENSHOT);
   }
+
+  // Readable at 100 %: the overview fits the pane beside the log, every text at 12 px or more.
+  expect(await page.evaluate(() => window.viewer.view)).toBe("overview");
+  expect(await smallestText(page)).toBeGreaterThanOrEqual(12);
+  const fits = await page.evaluate(() => {
+    const pane = document.getElementById("chart") as HTMLElement;
+    return pane.scrollWidth <= pane.clientWidth;
+  });
+  expect(fits, "the overview needs no horizontal scrolling at 1400 px").toBe(true);
 
   // Then the same client, lit state by state, back to live.
   await page.waitForFunction(
@@ -143,22 +175,94 @@ test("the viewer lights each client's state live through a refresh cycle, offlin
     ]),
     history.join(" → "),
   ).toBe(true);
-  // Only one box is lit per client: the legend and the diagram agree.
+  // In the overview a client in `live` is shown in `connected`: one lit box per client.
   const lit = await page.evaluate(() =>
-    [...document.querySelectorAll("g.current")].map(
-      (g) => `${g.id}:${(g as SVGGElement).dataset.clients}`,
-    ),
+    [...document.querySelectorAll("g.current")].map((g) => (g as SVGGElement).dataset.clients),
   );
   expect(lit.length).toBeGreaterThan(0);
 
+  // Every state, at its own size too: the pane scrolls instead of shrinking the text.
+  await page.click('#views button[data-view="connection"]');
+  await page.waitForFunction(() => document.getElementById("connection.session.link.closing"));
+  expect(await smallestText(page)).toBeGreaterThanOrEqual(12);
+  await page.screenshot({ path: `${ROOT}.e2e/artifacts/statechart-viewer-full.png` });
+  await page.click('#views button[data-view="overview"]');
+
+  // The log, in the user's words. The renewal after the broker refused the token, with its code:
+  const lines = () => page.evaluate(() => window.viewer.lines);
+  const mine = (await lines()).filter((l) => l.client === who);
+  expect(mine.map((l) => l.text)).toEqual(
+    expect.arrayContaining([
+      "broker refused the credentials: CONNACK 5 (not authorized) — the broker says: token expired",
+      "renewing credentials after the broker refused them with CONNACK 5 (not authorized): asking onAuthFailure",
+      "new credentials received",
+    ]),
+  );
+  expect(mine.find((l) => l.text.startsWith("renewing credentials"))?.tone).toBe("renewal");
+  // One line per happening: never XState's internal names, never raw JSON, never the same
+  // line twice in a row for a client (a socket close used to show twice).
+  for (const line of await lines()) {
+    expect(line.text).not.toMatch(/xstate\.|[{}]/);
+  }
+  for (const name of new Set((await lines()).map((l) => l.client))) {
+    const own = (await lines()).filter((l) => l.client === name);
+    own.forEach((line, i) => {
+      const before = own[i - 1];
+      if (before) expect(`${line.text} ${line.state}`).not.toBe(`${before.text} ${before.state}`);
+    });
+  }
+  // The raw inspection event: one click on the line.
+  const first = page.locator("#log li details").first();
+  await first.locator("summary").click();
+  const raw = (await first.locator("pre").textContent()) ?? "";
+  expect(await first.locator("pre").isVisible()).toBe(true);
+  expect(raw).toContain('"type"');
+
+  // The demo ends by itself: each client's disconnect() is named as such, and what follows it
+  // is the close it asked for, never a lost connection and a backoff.
+  const CLIENTS = ["viewer-1", "viewer-2", "publisher"];
+  const ASKED = "disconnect(): closing the connection, as asked";
+  await page.waitForFunction(
+    ({ names, asked }) =>
+      names.every((name) => {
+        const own = window.viewer.lines.filter((l) => l.client === name);
+        const at = own.findIndex((l) => l.text === asked);
+        return at >= 0 && own.slice(at).some((l) => l.state === "idle");
+      }),
+    { names: CLIENTS, asked: ASKED },
+    { polling: 200, timeout: 60_000 },
+  );
+  for (const name of CLIENTS) {
+    const own = (await lines()).filter((l) => l.client === name);
+    // The client's own lines (the demo's, such as messages arriving, interleave).
+    const after = own.slice(own.findIndex((l) => l.text === ASKED)).filter((l) => l.state);
+    expect(after.at(-1)?.state, name).toBe("idle");
+    for (const line of after) {
+      expect(["closing", "idle"], `${name}: ${line.text}`).toContain(line.state);
+      expect(line.text).not.toMatch(/lost|backoff/i);
+    }
+    if (after.some((l) => l.state === "closing")) {
+      expect(after.map((l) => l.text)).toContain("disconnected, as disconnect() asked");
+    }
+  }
+
   const log = (await page.locator("#log").textContent()) ?? "";
-  expect(log).toContain("refreshing");
   expect(log).toContain("[redacted]");
   expect(log).not.toMatch(JWT);
   // Everything the page loaded came from the demo's server on 127.0.0.1.
   expect(externalRequests(chromium.requests)).toEqual([]);
   expect(chromium.requests.map((r) => new URL(r).pathname)).toEqual(
-    expect.arrayContaining(["/", "/viewer.js", "/viewer.css", "/connection.svg", "/events"]),
+    expect.arrayContaining([
+      "/",
+      "/viewer.js",
+      "/viewer.css",
+      "/overview.svg",
+      "/connection.svg",
+      "/events",
+    ]),
   );
+  if (process.env.VIEWER_LOG === "1") {
+    for (const l of await lines()) console.log(`${l.client ?? ""} ${l.text} ${l.state ?? ""}`);
+  }
   console.log(`viewer: ${who} through ${history.length} lit states; screenshot ${SCREENSHOT}`);
 });

@@ -1,7 +1,10 @@
 // The live statechart viewer's page (served by demo/web/server.ts). It inlines
-// the generated diagram, whose state boxes are SVG groups with the state node's
-// id (`connection.session.link.connected.live`), and lights the boxes of the
-// states each demo client is in as its inspection stream reports them.
+// one of the generated diagrams (the overview, or every state), whose state
+// boxes are SVG groups with the state node's id
+// (`connection.session.link.connected.live`), and lights, for each demo client,
+// the deepest of its active states that the diagram shows (in the overview,
+// `live` is shown as `connected`). The log is written by the server in the
+// user's words; each line opens onto its raw inspection event.
 // `window.viewer` exposes what it showed, for the test (test/e2e/viewer.test.ts).
 
 const PALETTE = ["#d9480f", "#1c7ed6", "#2b8a3e", "#9c36b5", "#c2255c", "#0b7285", "#5f3dc4"];
@@ -12,9 +15,10 @@ const chart = document.getElementById("chart");
 const list = document.getElementById("clients");
 const log = document.getElementById("log");
 const status = document.getElementById("status");
+const diagrams = new Map();
 
-/** What the page showed: every change of a client's deepest state, in order. */
-window.viewer = { ready: false, history: [], messages: 0 };
+/** What the page showed: every change of a client's deepest state, in order, and every log line. */
+window.viewer = { ready: false, view: "overview", history: [], messages: 0, lines: [] };
 
 /** Ids of the state nodes a state value makes active, outermost first. */
 function activeIds(value, prefix = "connection") {
@@ -36,16 +40,21 @@ function clientNamed(name) {
 
 const svgNS = "http://www.w3.org/2000/svg";
 
+/** The state box a client is shown in: its deepest active state that this diagram draws. */
+function shownId(client) {
+  return client.ids.findLast((id) => chart.querySelector(`g[id="${CSS.escape(id)}"]`));
+}
+
 function render() {
   for (const group of chart.querySelectorAll("g.current, g.inside")) {
     group.classList.remove("current", "inside");
     group.removeAttribute("data-clients");
     group.style.removeProperty("--colour");
   }
-  for (const label of chart.querySelectorAll("text.who")) label.remove();
+  for (const badge of chart.querySelectorAll(".who")) badge.remove();
   const here = new Map();
   for (const client of clients.values()) {
-    const leaf = client.ids.at(-1);
+    const leaf = shownId(client);
     for (const id of client.ids) {
       const group = document.getElementById(id);
       if (!group) continue;
@@ -64,20 +73,22 @@ function render() {
     group.classList.add("current");
     group.dataset.clients = inside.map((c) => c.name).join(" ");
     group.style.setProperty("--colour", inside[0].colour);
-    let y = Number(box.getAttribute("y")) + 20;
-    for (const client of inside) {
-      const label = document.createElementNS(svgNS, "text");
-      label.setAttribute("class", "who");
-      label.setAttribute(
-        "x",
-        String(Number(box.getAttribute("x")) + Number(box.getAttribute("width")) + 6),
-      );
-      label.setAttribute("y", String(y));
-      label.setAttribute("fill", client.colour);
-      label.textContent = client.name;
-      group.append(label);
-      y += 24;
-    }
+    // One badge per client on the box's top edge (the header names them by colour): names
+    // beside the box would cover its neighbours.
+    const right = Number(box.getAttribute("x")) + Number(box.getAttribute("width")) - 12;
+    const top = Number(box.getAttribute("y"));
+    inside.forEach((client, i) => {
+      const badge = document.createElementNS(svgNS, "circle");
+      badge.setAttribute("class", "who");
+      badge.setAttribute("cx", String(right - i * 17));
+      badge.setAttribute("cy", String(top));
+      badge.setAttribute("r", "7");
+      badge.setAttribute("fill", client.colour);
+      const title = document.createElementNS(svgNS, "title");
+      title.textContent = client.name;
+      badge.append(title);
+      group.append(badge);
+    });
   }
   list.replaceChildren(
     ...[...clients.values()].map((client) => {
@@ -96,72 +107,51 @@ function time(at) {
   return new Date(at).toISOString().slice(11, 23);
 }
 
-function addLine(at, who, parts) {
+/** One line of the log: what happened (a summary), its raw event a click away. */
+function addLine(line) {
   const item = document.createElement("li");
+  item.className = `tone-${line.tone}`;
+  const details = document.createElement("details");
+  const summary = document.createElement("summary");
   const stamp = document.createElement("time");
-  stamp.textContent = `${time(at)} `;
-  item.append(stamp);
-  if (who) {
+  stamp.textContent = time(line.at);
+  summary.append(stamp, " ");
+  if (line.client) {
     const name = document.createElement("span");
     name.className = "who";
-    const client = clients.get(who);
+    const client = clients.get(line.client);
     if (client) name.style.setProperty("--colour", client.colour);
-    name.textContent = `${who} `;
-    item.append(name);
+    name.textContent = line.client;
+    summary.append(name, " ");
   }
-  for (const [text, kind] of parts) {
-    const span = document.createElement("span");
-    if (kind) span.className = kind;
-    span.textContent = text;
-    item.append(span);
+  const text = document.createElement("span");
+  text.className = "what";
+  text.textContent = line.text;
+  summary.append(text);
+  if (line.state) {
+    const state = document.createElement("span");
+    state.className = "state";
+    state.textContent = ` → ${line.state}${line.detail ? ` · ${line.detail}` : ""}`;
+    if (line.about) state.title = line.about;
+    summary.append(state);
   }
+  const raw = document.createElement("pre");
+  try {
+    raw.textContent = JSON.stringify(JSON.parse(line.raw), null, 2);
+  } catch {
+    raw.textContent = line.raw;
+  }
+  details.append(summary, raw);
+  item.append(details);
   log.prepend(item);
   while (log.children.length > LOG_LINES) log.lastChild.remove();
   window.viewer.messages += 1;
-}
-
-/** A line for a demo event, in the terminal timeline's words. */
-function demoLine(event) {
-  switch (event.type) {
-    case "demo.started":
-      return [null, [[`demo started: ${event.viewers.length} viewers + publisher`]]];
-    case "token.issued":
-      return [
-        "token",
-        [[`${event.userId} token #${event.request} issued (${event.transport})`, "broker"]],
-      ];
-    case "broker.accepted":
-      return [event.clientId, [["broker accepted the token", "broker"]]];
-    case "broker.refused":
-      return [
-        event.clientId,
-        [[`broker refused: CONNACK ${event.returnCode} (token ${event.reason})`, "broker"]],
-      ];
-    case "broker.kicked":
-      return [event.clientId, [[`broker closed the connection (token ${event.reason})`, "broker"]]];
-    case "client.restored":
-      return [
-        event.client,
-        [
-          [
-            event.sessionPresent
-              ? "restored: the broker kept the session"
-              : `restored ${event.filters} filters in ${event.packets} SUBSCRIBE`,
-          ],
-        ],
-      ];
-    case "client.error":
-      return [event.client, [[`${event.code}: ${event.message}`, "detail"]]];
-    case "messages.resumed":
-      return [
-        event.client,
-        [[`messages again after ${event.silentMs} ms (seq ${event.seq}, ${event.behind} queued)`]],
-      ];
-    case "demo.stopping":
-      return [null, [["demo stopping: draining queued messages"]]];
-    default:
-      return [null, [[event.type]]];
-  }
+  window.viewer.lines.push({
+    client: line.client,
+    text: line.text,
+    state: line.state,
+    tone: line.tone,
+  });
 }
 
 function receive(message) {
@@ -170,35 +160,46 @@ function receive(message) {
     const ids = activeIds(message.value);
     const before = client.ids.at(-1);
     client.ids = ids;
-    const changedState = client.state !== message.state;
     client.state = message.state;
     if (ids.at(-1) !== before) {
       window.viewer.history.push({ client: client.name, id: ids.at(-1), at: message.at });
-      render();
     }
-    if (changedState)
-      addLine(message.at, client.name, [
-        [`→ ${message.state}`, "state"],
-        [`  (${message.event})`, "detail"],
-      ]);
-  } else if (message.kind === "event") {
-    clientNamed(message.client);
-    addLine(message.at, message.client, [
-      [message.type],
-      [message.detail ? `  ${message.detail}` : "", "detail"],
-    ]);
-  } else if (message.kind === "demo") {
-    const [who, parts] = demoLine(message.event);
-    addLine(message.at, who, parts);
+    render();
+  } else if (message.kind === "line") {
+    if (message.client) clientNamed(message.client);
+    addLine(message);
+  }
+}
+
+async function show(view) {
+  chart.innerHTML = diagrams.get(view);
+  const svg = chart.querySelector("svg");
+  // At its own size (1 px per unit): its text is as large as it was drawn. The pane scrolls.
+  svg.setAttribute("role", "img");
+  window.viewer.view = view;
+  for (const button of document.querySelectorAll("#views button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.view === view));
+  }
+  render();
+  // A diagram larger than the pane opens where the clients are.
+  const lit = chart.querySelector("g.current");
+  if (lit) {
+    const box = lit.getBoundingClientRect();
+    const pane = chart.getBoundingClientRect();
+    chart.scrollLeft += box.left + box.width / 2 - (pane.left + pane.width / 2);
+    chart.scrollTop += box.top + box.height / 2 - (pane.top + pane.height / 2);
   }
 }
 
 async function start() {
-  const response = await fetch("/connection.svg");
-  chart.innerHTML = await response.text();
-  const svg = chart.querySelector("svg");
-  svg.removeAttribute("width");
-  svg.removeAttribute("height");
+  for (const view of ["overview", "connection"]) {
+    const response = await fetch(`/${view}.svg`);
+    diagrams.set(view, await response.text());
+  }
+  for (const button of document.querySelectorAll("#views button")) {
+    button.addEventListener("click", () => show(button.dataset.view));
+  }
+  await show("overview");
   const events = new EventSource("/events");
   events.onopen = () => {
     status.textContent = "live";

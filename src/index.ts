@@ -16,6 +16,7 @@ export {
   type StateChange,
   type SubscribeOptions,
 } from "./client/realtime-client.js";
+export { OPTION_DEFAULTS, type OptionDefault, type OptionPath } from "./defaults.js";
 export * from "./errors.js";
 export type { ConnectionState, RestoreResult } from "./machines/connection.types.js";
 export { type BackoffPolicy, backoffDelay, type Jitter } from "./services/backoff.js";

@@ -4,9 +4,14 @@
  */
 
 import type { InspectionEvent, Observer } from "xstate";
+import { defaultOf, type OptionPath } from "../defaults.js";
 import { InvalidOptionsError } from "../errors.js";
-import type { ConnectionTiming, RetryPolicy } from "../machines/connection.types.js";
-import type { Jitter } from "../services/backoff.js";
+import type {
+  ConnectionInput,
+  ConnectionTiming,
+  RetryPolicy,
+} from "../machines/connection.types.js";
+import { JITTERS, type Jitter, type Random } from "../services/backoff.js";
 import type { MqttOptions } from "../services/broker-link.js";
 import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
 import {
@@ -116,7 +121,7 @@ export interface ResolvedOptions {
   readonly environment: EnvironmentWatcher | false;
 }
 
-const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
+type SecondsPath = Extract<OptionPath, `${string}Seconds`>;
 
 function seconds(value: unknown, fallback: number, field: string, allowZero = false): number {
   if (value === undefined) return fallback;
@@ -206,10 +211,14 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   }
 
   const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
-  const baseSeconds = seconds(rb.baseSeconds, 1, "retryBackoff.baseSeconds");
+  const baseSeconds = seconds(
+    rb.baseSeconds,
+    defaultOf("retryBackoff.baseSeconds"),
+    "retryBackoff.baseSeconds",
+  );
   const ceilSeconds = seconds(
     rb.ceilSeconds,
-    Math.max(60, baseSeconds),
+    Math.max(defaultOf("retryBackoff.ceilSeconds"), baseSeconds),
     "retryBackoff.ceilSeconds",
   );
   if (ceilSeconds < baseSeconds) {
@@ -221,30 +230,52 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const retry: RetryPolicy = {
     baseSeconds,
     ceilSeconds,
-    jitter: oneOf(rb.jitter, JITTERS, "none", "retryBackoff.jitter"),
-    maxRetries: count(rb.maxRetries, Number.POSITIVE_INFINITY, "retryBackoff.maxRetries", true),
+    jitter: oneOf<Jitter>(
+      rb.jitter,
+      JITTERS,
+      defaultOf("retryBackoff.jitter"),
+      "retryBackoff.jitter",
+    ),
+    maxRetries: count(
+      rb.maxRetries,
+      defaultOf("retryBackoff.maxRetries"),
+      "retryBackoff.maxRetries",
+      true,
+    ),
   };
 
   const t = objectOrEmpty(o.timeouts, "timeouts");
+  const ms = (value: unknown, path: SecondsPath, allowZero = false) =>
+    seconds(value, defaultOf(path), path, allowZero) * 1000;
   const timing: ConnectionTiming = {
-    refreshWaitMs: seconds(o.refreshWaitSeconds, 2, "refreshWaitSeconds", true) * 1000,
-    connectTimeoutMs: seconds(t.connectSeconds, 30, "timeouts.connectSeconds") * 1000,
-    restoreTimeoutMs: seconds(t.restoreSeconds, 30, "timeouts.restoreSeconds") * 1000,
-    refreshTimeoutMs: seconds(t.refreshSeconds, 30, "timeouts.refreshSeconds") * 1000,
-    closeTimeoutMs: seconds(t.closeSeconds, 5, "timeouts.closeSeconds") * 1000,
-    stableAfterMs: seconds(rb.resetAfterSeconds, 10, "retryBackoff.resetAfterSeconds", true) * 1000,
-    probeTimeoutMs: seconds(t.probeSeconds, 5, "timeouts.probeSeconds") * 1000,
+    refreshWaitMs: ms(o.refreshWaitSeconds, "refreshWaitSeconds", true),
+    connectTimeoutMs: ms(t.connectSeconds, "timeouts.connectSeconds"),
+    restoreTimeoutMs: ms(t.restoreSeconds, "timeouts.restoreSeconds"),
+    refreshTimeoutMs: ms(t.refreshSeconds, "timeouts.refreshSeconds"),
+    closeTimeoutMs: ms(t.closeSeconds, "timeouts.closeSeconds"),
+    stableAfterMs: ms(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true),
+    probeTimeoutMs: ms(t.probeSeconds, "timeouts.probeSeconds"),
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
   const outbox: OutboxLimits = {
-    maxMessages: count(q.maxMessages, 1000, "offlineQueue.maxMessages", true),
-    maxBytes: count(q.maxBytes, 4 * 1024 * 1024, "offlineQueue.maxBytes", true),
-    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "queue", "offlineQueue.qos0"),
+    maxMessages: count(
+      q.maxMessages,
+      defaultOf("offlineQueue.maxMessages"),
+      "offlineQueue.maxMessages",
+      true,
+    ),
+    maxBytes: count(q.maxBytes, defaultOf("offlineQueue.maxBytes"), "offlineQueue.maxBytes", true),
+    qos0: oneOf(
+      q.qos0,
+      ["queue", "reject"] as const,
+      defaultOf("offlineQueue.qos0"),
+      "offlineQueue.qos0",
+    ),
     overflow: oneOf(
       q.overflow,
       ["rejectNew", "dropOldest"] as const,
-      "rejectNew",
+      defaultOf("offlineQueue.overflow"),
       "offlineQueue.overflow",
     ),
   };
@@ -280,10 +311,32 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     retry,
     timing,
     outbox,
-    subscribeBatchSize: count(o.subscribeBatchSize, 100, "subscribeBatchSize"),
+    subscribeBatchSize: count(
+      o.subscribeBatchSize,
+      defaultOf("subscribeBatchSize"),
+      "subscribeBatchSize",
+    ),
     inspect,
     mqtt,
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
+  };
+}
+
+/**
+ * The connection machine's input for a client with these options: the one
+ * place it is built (the client, the diagrams and the tests use it).
+ */
+export function machineInput(
+  options: ResolvedOptions,
+  run: { random: Random; services?: unknown },
+): ConnectionInput {
+  return {
+    endpoints: options.endpoints,
+    retry: options.retry,
+    timing: options.timing,
+    hasCredentialsProvider: options.onAuthFailure !== undefined,
+    random: run.random,
+    ...(run.services === undefined ? {} : { services: run.services }),
   };
 }

@@ -15,7 +15,7 @@ import {
   type CourierError,
   InvalidOptionsError,
 } from "../errors.js";
-import { connectionStateOf, currentEndpoint } from "../machines/connection.machine.js";
+import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
 import type { Qos } from "../services/broker-link.js";
 import { assertCredentialsFit, type Endpoint, mergeEndpoint } from "../services/endpoint.js";
@@ -23,7 +23,12 @@ import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { Emitter } from "./emitter.js";
-import { type RealtimeClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import {
+  machineInput,
+  type RealtimeClientOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
 import { type ClientActor, clientMachine, Session } from "./session.js";
 
 export interface PublishOptions {
@@ -100,12 +105,7 @@ export class RealtimeClient {
       },
     });
     this.#actor = createActor(clientMachine, {
-      input: {
-        endpoints: this.#options.endpoints,
-        retry: this.#options.retry,
-        timing: this.#options.timing,
-        hasCredentialsProvider: this.#options.onAuthFailure !== undefined,
-      },
+      input: machineInput(this.#options, { random: Math.random }),
       // Devtools get redacted copies: no password, token or user name (services/redact.ts).
       ...(this.#options.inspect
         ? { inspect: redactInspection(this.#options.inspect, this.#session.secrets) }

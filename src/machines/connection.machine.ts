@@ -187,8 +187,8 @@ export const connectionMachine = connectionSetup.createMachine({
             connected: {
               description:
                 "Live: publishes go out, queued ones flushed in order, messages come in.",
-              entry: "attachSession",
-              exit: "detachSession",
+              entry: "attachConnection",
+              exit: "detachConnection",
               after: {
                 STABLE_CONNECTION: { actions: "resetRetries" },
               },
@@ -223,7 +223,7 @@ export const connectionMachine = connectionSetup.createMachine({
             },
             closing: {
               description: "disconnect() was called: sending DISCONNECT and closing the socket.",
-              entry: "endSession",
+              entry: "closeConnection",
               on: {
                 "MQTT.CLOSED": "#connection.idle",
                 "MQTT.CONNACK": {},

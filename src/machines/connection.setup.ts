@@ -5,15 +5,7 @@
  * provides the ones that touch the socket, a test provides its own.
  */
 
-import {
-  assign,
-  emit,
-  fromCallback,
-  fromPromise,
-  type SetupReturn,
-  sendTo,
-  setup,
-} from "xstate";
+import { assign, emit, fromCallback, fromPromise, type SetupReturn, sendTo, setup } from "xstate";
 import { ClientFailedError } from "../errors.js";
 import {
   followServerReference,
@@ -119,13 +111,13 @@ export const connectionSetup = setup({
     /** The page's step 2: no half-open socket, no reconnect with the stale password. */
     forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
     /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
-    endSession: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
+    closeConnection: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
     /** The page is visible again: is the connection still alive? (MQTT PINGREQ.) */
     pingBroker: sendTo("link", { type: "LINK.PING" } satisfies LinkCommand),
     /** Provided by the facade: route publishes and subscribes to the live connection. */
-    attachSession: () => {},
+    attachConnection: () => {},
     /** Provided by the facade: queue publishes again until the next `connected`. */
-    detachSession: () => {},
+    detachConnection: () => {},
     /** Provided by the facade: settle every pending promise (connect, publish, subscribe). */
     rejectPending: (_, _params: { reason: "closed" | "failed" }) => {},
     notifyRestored: emit((_, params: { result: RestoreResult }) => ({

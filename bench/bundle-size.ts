@@ -26,9 +26,15 @@ export const OWN_TARGET_BYTES = 6_000;
  * guard in the adapter. The 6 KB target is out of reach without dropping
  * behaviour: with every string literal emptied, the minified code alone
  * still gzips to 9.1 KB (docs/benchmarks.md).
+ * 15,800 after the machine was split by idea: +0.55 KB for the one table of
+ * option defaults (each option's value, unit and the delays it sets, read by
+ * option resolution, the diagrams and the demo), the failure → error mapping
+ * and retry accounting as named functions beside the chart, the timeouts
+ * naming themselves through action params, and the typed provider
+ * interface that replaced the hidden registry.
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 15_400;
+export const OWN_BUDGET_BYTES = 15_900;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -75,19 +75,19 @@ const ms = (path: OptionPath & `${string}Seconds`) =>
 
 /** The machine timing of a client with default options (the page's 2 s wait among them). */
 export const DEFAULT_TIMING: ConnectionTiming = {
-  refreshWaitMs: ms("refreshWaitSeconds"),
-  connectTimeoutMs: ms("timeouts.connectSeconds"),
-  restoreTimeoutMs: ms("timeouts.restoreSeconds"),
-  refreshTimeoutMs: ms("timeouts.refreshSeconds"),
-  closeTimeoutMs: ms("timeouts.closeSeconds"),
-  stableAfterMs: ms("retryBackoff.resetAfterSeconds"),
-  probeTimeoutMs: ms("timeouts.probeSeconds"),
+  refreshWaitMs: /* @__PURE__ */ ms("refreshWaitSeconds"),
+  connectTimeoutMs: /* @__PURE__ */ ms("timeouts.connectSeconds"),
+  restoreTimeoutMs: /* @__PURE__ */ ms("timeouts.restoreSeconds"),
+  refreshTimeoutMs: /* @__PURE__ */ ms("timeouts.refreshSeconds"),
+  closeTimeoutMs: /* @__PURE__ */ ms("timeouts.closeSeconds"),
+  stableAfterMs: /* @__PURE__ */ ms("retryBackoff.resetAfterSeconds"),
+  probeTimeoutMs: /* @__PURE__ */ ms("timeouts.probeSeconds"),
 };
 
 /** The machine retry policy of a client with default options: the page's backoff, never giving up. */
 export const DEFAULT_RETRY: RetryPolicy = {
-  baseSeconds: defaultOf("retryBackoff.baseSeconds"),
-  ceilSeconds: defaultOf("retryBackoff.ceilSeconds"),
-  jitter: defaultOf("retryBackoff.jitter"),
-  maxRetries: defaultOf("retryBackoff.maxRetries"),
+  baseSeconds: /* @__PURE__ */ defaultOf("retryBackoff.baseSeconds"),
+  ceilSeconds: /* @__PURE__ */ defaultOf("retryBackoff.ceilSeconds"),
+  jitter: /* @__PURE__ */ defaultOf("retryBackoff.jitter"),
+  maxRetries: /* @__PURE__ */ defaultOf("retryBackoff.maxRetries"),
 };

@@ -1,7 +1,7 @@
 /**
  * Every error the SDK produces is a `CourierError` with a stable `code`.
  * Messages say what happened and what to do; they never contain a password,
- * a token or a response body (STYLE.md §8).
+ * a token or a response body (README "Errors").
  */
 
 export type CourierErrorCode =

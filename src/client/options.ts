@@ -4,7 +4,7 @@
  */
 
 import type { InspectionEvent, Observer } from "xstate";
-import { defaultOf, type OptionPath } from "../defaults.js";
+import { defaultOf } from "../defaults.js";
 import { InvalidOptionsError } from "../errors.js";
 import type {
   ConnectionInput,
@@ -24,6 +24,7 @@ import {
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
+import { count, objectOrEmpty, oneOf, seconds } from "./validate.js";
 
 export interface RetryBackoffOptions {
   /** Delay before the first retry, in seconds. @default 1 */
@@ -121,59 +122,6 @@ export interface ResolvedOptions {
   readonly environment: EnvironmentWatcher | false;
 }
 
-type SecondsPath = Extract<OptionPath, `${string}Seconds`>;
-
-function seconds(value: unknown, fallback: number, field: string, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw new InvalidOptionsError(
-      field,
-      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function count(value: unknown, fallback: number, field: string, allowInfinity = false): number {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === "number" &&
-    value >= 1 &&
-    (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
-  if (!ok)
-    throw new InvalidOptionsError(field, `expected a positive integer, got ${String(value)}`);
-  return value;
-}
-
-function oneOf<T extends string>(
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-  field: string,
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new InvalidOptionsError(
-      field,
-      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function objectOrEmpty(value: unknown, field: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidOptionsError(field, "expected an object");
-  }
-  return value as Record<string, unknown>;
-}
-
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
   const clientId = randomClientId();
@@ -211,15 +159,12 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   }
 
   const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
-  const baseSeconds = seconds(
-    rb.baseSeconds,
-    defaultOf("retryBackoff.baseSeconds"),
-    "retryBackoff.baseSeconds",
-  );
+  const baseSeconds = seconds(rb.baseSeconds, "retryBackoff.baseSeconds");
   const ceilSeconds = seconds(
     rb.ceilSeconds,
-    Math.max(defaultOf("retryBackoff.ceilSeconds"), baseSeconds),
     "retryBackoff.ceilSeconds",
+    false,
+    Math.max(defaultOf("retryBackoff.ceilSeconds"), baseSeconds),
   );
   if (ceilSeconds < baseSeconds) {
     throw new InvalidOptionsError(
@@ -230,54 +175,27 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const retry: RetryPolicy = {
     baseSeconds,
     ceilSeconds,
-    jitter: oneOf<Jitter>(
-      rb.jitter,
-      JITTERS,
-      defaultOf("retryBackoff.jitter"),
-      "retryBackoff.jitter",
-    ),
-    maxRetries: count(
-      rb.maxRetries,
-      defaultOf("retryBackoff.maxRetries"),
-      "retryBackoff.maxRetries",
-      true,
-    ),
+    jitter: oneOf<Jitter>(rb.jitter, JITTERS, "retryBackoff.jitter"),
+    maxRetries: count(rb.maxRetries, "retryBackoff.maxRetries", true),
   };
 
   const t = objectOrEmpty(o.timeouts, "timeouts");
-  const ms = (value: unknown, path: SecondsPath, allowZero = false) =>
-    seconds(value, defaultOf(path), path, allowZero) * 1000;
   const timing: ConnectionTiming = {
-    refreshWaitMs: ms(o.refreshWaitSeconds, "refreshWaitSeconds", true),
-    connectTimeoutMs: ms(t.connectSeconds, "timeouts.connectSeconds"),
-    restoreTimeoutMs: ms(t.restoreSeconds, "timeouts.restoreSeconds"),
-    refreshTimeoutMs: ms(t.refreshSeconds, "timeouts.refreshSeconds"),
-    closeTimeoutMs: ms(t.closeSeconds, "timeouts.closeSeconds"),
-    stableAfterMs: ms(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true),
-    probeTimeoutMs: ms(t.probeSeconds, "timeouts.probeSeconds"),
+    refreshWaitMs: seconds(o.refreshWaitSeconds, "refreshWaitSeconds", true) * 1000,
+    connectTimeoutMs: seconds(t.connectSeconds, "timeouts.connectSeconds") * 1000,
+    restoreTimeoutMs: seconds(t.restoreSeconds, "timeouts.restoreSeconds") * 1000,
+    refreshTimeoutMs: seconds(t.refreshSeconds, "timeouts.refreshSeconds") * 1000,
+    closeTimeoutMs: seconds(t.closeSeconds, "timeouts.closeSeconds") * 1000,
+    stableAfterMs: seconds(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true) * 1000,
+    probeTimeoutMs: seconds(t.probeSeconds, "timeouts.probeSeconds") * 1000,
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
   const outbox: OutboxLimits = {
-    maxMessages: count(
-      q.maxMessages,
-      defaultOf("offlineQueue.maxMessages"),
-      "offlineQueue.maxMessages",
-      true,
-    ),
-    maxBytes: count(q.maxBytes, defaultOf("offlineQueue.maxBytes"), "offlineQueue.maxBytes", true),
-    qos0: oneOf(
-      q.qos0,
-      ["queue", "reject"] as const,
-      defaultOf("offlineQueue.qos0"),
-      "offlineQueue.qos0",
-    ),
-    overflow: oneOf(
-      q.overflow,
-      ["rejectNew", "dropOldest"] as const,
-      defaultOf("offlineQueue.overflow"),
-      "offlineQueue.overflow",
-    ),
+    maxMessages: count(q.maxMessages, "offlineQueue.maxMessages", true),
+    maxBytes: count(q.maxBytes, "offlineQueue.maxBytes", true),
+    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "offlineQueue.qos0"),
+    overflow: oneOf(q.overflow, ["rejectNew", "dropOldest"] as const, "offlineQueue.overflow"),
   };
 
   const inspect = o.inspect as RealtimeClientOptions["inspect"];
@@ -311,11 +229,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     retry,
     timing,
     outbox,
-    subscribeBatchSize: count(
-      o.subscribeBatchSize,
-      defaultOf("subscribeBatchSize"),
-      "subscribeBatchSize",
-    ),
+    subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     inspect,
     mqtt,
     protocolVersion,

@@ -51,7 +51,7 @@ export interface ServiceHooks {
 /** The services a machine input or context carries; RealtimeClient always passes them. */
 function servicesOf(holder: { readonly services: unknown }): ClientServices {
   if (holder.services instanceof ClientServices) return holder.services;
-  throw new Error("the client machine runs with a RealtimeClient's services (input.services)");
+  throw new Error("no RealtimeClient services in the machine input");
 }
 
 /** The production machine with the services plugged in (shared by every client). */

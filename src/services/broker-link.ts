@@ -5,6 +5,10 @@
  * decision (retry, refresh, resubscribe) to the statechart. Every listener
  * it adds is removed by `dispose()`, which also drops the socket. What it
  * needs of mqtt.js beyond its public API is in `mqtt-internals.ts`.
+ *
+ * Longer than 300 lines on purpose: it is one class around one mqtt.js
+ * client, and most of it is the reasoning about packets that arrive before
+ * the CONNACK, which has to sit beside the listeners it guards.
  */
 
 // The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.

@@ -1,5 +1,5 @@
 /**
- * One token request per origin (README "In the browser").
+ * One token request per origin (docs/browser.md "Several tabs, one token request").
  * Tabs of one origin that refresh the same provider at the same time make
  * one HTTP request between them: the tab holding the Web Lock named after
  * the provider's key asks the token endpoint and shares the answer over a

@@ -1,5 +1,5 @@
 /**
- * The outbox: every publish goes through it (DESIGN.md behaviour 9). While
+ * The outbox: every publish goes through it. While
  * the statechart has a live session attached, publishes go straight out;
  * otherwise they wait, bounded, in order. An entry leaves only when settled:
  * resolved on delivery (written for QoS 0, PUBACK/PUBCOMP for QoS 1/2) or

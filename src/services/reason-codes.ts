@@ -1,5 +1,5 @@
 /**
- * MQTT return codes and reason codes as named data (STYLE.md §7): the one
+ * MQTT return codes and reason codes as named data: the one
  * place that knows which number means "refresh the credentials", "retry
  * later" or "stop". Nothing else in the SDK compares reason codes.
  *

@@ -1,9 +1,12 @@
 /**
- * The subscription registry: filter → QoS → handlers (DESIGN.md behaviour 8).
+ * The subscription registry: filter → QoS → handlers.
  * It remembers what the broker has granted in the current session, so a
  * restore sends only what the broker lacks, in as few SUBSCRIBE packets as
  * the batch size and the broker's Maximum Packet Size allow, and reports
  * every filter the broker refused.
+ *
+ * Longer than 300 lines on purpose: the grant bookkeeping, the batching and
+ * the pending subscribe() promises are one state that changes together.
  */
 
 import { HandlerError, SubscriptionRejectedError } from "../errors.js";

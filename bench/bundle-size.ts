@@ -23,15 +23,21 @@ export const OWN_TARGET_BYTES = 6_000;
  * What CI enforces: the size reached plus a small margin. 12,930 bytes after
  * the benchmark work (12,811 before it, −200 for shorter texts, +250 for the
  * outbox's linked list, which halved the SDK's CPU cost per publish); then
- * 15,050 with the browser work (docs/browser.md): +1.8 KB for redacted
- * devtools inspection (services/redact.ts) and one token request per origin
- * across tabs (services/cross-tab.ts), the rest for Receive Maximum and the
- * pre-CONNACK guard in the adapter. The 6 KB target is out of reach without
- * dropping behaviour: with every string literal emptied, the minified code
- * alone still gzips to 9.1 KB (docs/benchmarks.md). Lower this when the code
- * shrinks; raise it only saying what the bytes buy.
+ * 15,050 with the browser work (docs/browser.md): +1.8 KB for redacted devtools inspection
+ * (services/redact.ts) and one token request per origin across tabs
+ * (services/cross-tab.ts), the rest for Receive Maximum and the pre-CONNACK
+ * guard in the adapter. The 6 KB target is out of reach without dropping
+ * behaviour: with every string literal emptied, the minified code alone
+ * still gzips to 9.1 KB (docs/benchmarks.md).
+ * 15,800 after the machine was split by idea: +0.55 KB for the one table of
+ * option defaults (each option's value, unit and the delays it sets, read by
+ * option resolution, the diagrams and the demo), the failure → error mapping
+ * and retry accounting as named functions beside the chart, the timeouts
+ * naming themselves through action params, and the typed provider
+ * interface that replaced the hidden registry.
+ * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 15_400;
+export const OWN_BUDGET_BYTES = 15_900;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

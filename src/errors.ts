@@ -1,7 +1,7 @@
 /**
  * Every error the SDK produces is a `CourierError` with a stable `code`.
  * Messages say what happened and what to do; they never contain a password,
- * a token or a response body (STYLE.md §8).
+ * a token or a response body (README "Errors").
  */
 
 export type CourierErrorCode =
@@ -42,6 +42,19 @@ export class InvalidOptionsError extends CourierError {
 /** Where a refusal came from: a CONNACK, or a DISCONNECT the broker sent (MQTT 5). */
 export type RefusalSource = "connack" | "disconnect";
 
+/** What a `ConnectionRefusedError` tells the user to do, by situation. */
+export const REFUSAL_ADVICE = {
+  /** A refusal the client retries (seen in `error` events, not in `failed`). */
+  retrying: "Reconnecting with backoff.",
+  /** A refusal that stops the client. */
+  fatal: "Retrying cannot fix this; fix the options, then connect().",
+  /** MQTT 5 DISCONNECT 0x8E, session taken over. */
+  takenOver: "Another connection took over this clientId; give each connection a unique clientId.",
+  /** Credentials rejected and no `onAuthFailure` to ask for new ones. */
+  notAuthorized:
+    "Set onAuthFailure, or call updateEndpoint() with new credentials, then connect().",
+} as const;
+
 /** The broker refused the connection (or ended it) with a reason code that retrying cannot fix. */
 export class ConnectionRefusedError extends CourierError {
   readonly reasonCode: number;
@@ -69,13 +82,7 @@ export class ConnectionRefusedError extends CourierError {
  */
 export class NotAuthorizedError extends ConnectionRefusedError {
   constructor(reasonCode: number, reason: string, source: RefusalSource) {
-    super(
-      reasonCode,
-      reason,
-      source,
-      "Set onAuthFailure, or call updateEndpoint() with new credentials, then connect().",
-      "NOT_AUTHORIZED",
-    );
+    super(reasonCode, reason, source, REFUSAL_ADVICE.notAuthorized, "NOT_AUTHORIZED");
   }
 }
 

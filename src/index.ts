@@ -16,14 +16,16 @@ export {
   type StateChange,
   type SubscribeOptions,
 } from "./client/realtime-client.js";
+export { OPTION_DEFAULTS, type OptionDefault, type OptionPath } from "./defaults.js";
 export * from "./errors.js";
 export type { ConnectionState, RestoreResult } from "./machines/connection.types.js";
 export { type BackoffPolicy, backoffDelay, type Jitter } from "./services/backoff.js";
-export type { MqttOptions, Qos } from "./services/broker-link.js";
+export type { MqttOptions } from "./services/broker-link.js";
 export type {
   AuthFailureContext,
   AuthFailureHandler,
   CredentialsProvider,
+  CredentialsRequest,
 } from "./services/credentials.js";
 export type { Endpoint, Scheme } from "./services/endpoint.js";
 export {
@@ -31,10 +33,12 @@ export {
   type EnvironmentSignal,
   type EnvironmentWatcher,
 } from "./services/environment.js";
+export type { Message, Qos } from "./services/live-connection.js";
 export type { RefusalCategory } from "./services/reason-codes.js";
 export {
   type CredentialsMapper,
   RemoteCredentials,
   type RemoteCredentialsOptions,
 } from "./services/remote-credentials.js";
-export type { Message, MessageHandler, Subscription } from "./services/subscriptions.js";
+export type { Secret } from "./services/secret.js";
+export type { MessageHandler, Subscription } from "./services/subscriptions.js";

@@ -7,13 +7,30 @@
  * docs/testing.md shows how to generate test paths from it with `xstate/graph`.
  */
 
+export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
+export { connectionStateOf } from "./machines/connection.selectors.js";
 export {
-  type ConnectionMachine,
-  connectionMachine,
-  connectionStateOf,
-} from "./machines/connection.machine.js";
-export * from "./machines/connection.types.js";
-export type { BackoffPolicy, Jitter } from "./services/backoff.js";
+  type ConnectBrokerInput,
+  type ConnectionActionName,
+  type ConnectionActorName,
+  type ConnectionContext,
+  type ConnectionDelayName,
+  type ConnectionEmitted,
+  type ConnectionEvent,
+  type ConnectionEventType,
+  type ConnectionGuardName,
+  type ConnectionInput,
+  type ConnectionState,
+  type ConnectionTiming,
+  DEFAULT_RETRY,
+  DEFAULT_TIMING,
+  type LinkCommand,
+  type RefreshCredentialsInput,
+  type RestoreResult,
+  type RestoreSubscriptionsInput,
+  type RetryPolicy,
+} from "./machines/connection.types.js";
+export type { BackoffPolicy, Jitter, Random } from "./services/backoff.js";
 export type { ResolvedEndpoint, Scheme } from "./services/endpoint.js";
 export type { Refusal, RefusalCategory } from "./services/reason-codes.js";
 export { classifyConnack, classifyDisconnect } from "./services/reason-codes.js";

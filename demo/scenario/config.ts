@@ -3,7 +3,7 @@
  * refresh cycles within a minute.
  */
 
-import type { Jitter } from "@armaanjain/courier-web-sdk";
+import { type Jitter, OPTION_DEFAULTS } from "@armaanjain/courier-web-sdk";
 import type { Transport } from "../stack/index.js";
 
 export interface DemoConfig {
@@ -61,7 +61,7 @@ export const MAX_RATE = 500;
 export const PUBLISHER_TTL_FACTOR = 1.5;
 
 /** The page's "Wait 2 seconds" (the SDK's default `refreshWaitSeconds`). */
-export const REFRESH_WAIT_MS = 2000;
+export const REFRESH_WAIT_MS = OPTION_DEFAULTS.refreshWaitSeconds.value * 1000;
 
 /** The stack users the two roles get tokens for (see `DEFAULT_USERS`). */
 export const VIEWER_USER = "viewer";

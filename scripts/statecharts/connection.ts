@@ -4,7 +4,8 @@
  */
 
 import { createActor } from "xstate";
-import { resolveOptions } from "../../src/client/options.js";
+import { machineInput, resolveOptions } from "../../src/client/options.js";
+import { delayOptions } from "../../src/defaults.js";
 import { connectionMachine } from "../../src/machines/connection.machine.js";
 import type { ConnectionContext } from "../../src/machines/connection.types.js";
 import { type Chart, readChart, seconds } from "./chart.js";
@@ -20,12 +21,7 @@ type DelayFn = (args: { context: ConnectionContext; event: { type: string } }) =
 export function connectionDelayValues(): Record<string, string> {
   const options = resolveOptions({ endpoint: { host: "broker.example.com", port: 1883 } });
   const context = createActor(connectionMachine, {
-    input: {
-      endpoints: options.endpoints,
-      retry: options.retry,
-      timing: options.timing,
-      hasCredentialsProvider: true,
-    },
+    input: machineInput(options, { random: Math.random }),
   }).getSnapshot().context;
   const delays = connectionMachine.implementations.delays as Record<string, DelayFn | number>;
   const values: Record<string, string> = {};
@@ -44,20 +40,11 @@ export function connectionDelayValues(): Record<string, string> {
 }
 
 /**
- * The `RealtimeClient` option (src/client/options.ts) that sets each delay, in seconds.
- * Shown in docs/statecharts/README.md; the model-based tests set delays through it.
+ * The `RealtimeClient` option that sets each delay, in seconds, from the
+ * table of option defaults (src/defaults.ts). Shown in
+ * docs/statecharts/README.md; the model-based tests set delays through it.
  */
-export const DELAY_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  CONNECT_TIMEOUT: ["timeouts.connectSeconds"],
-  RESTORE_TIMEOUT: ["timeouts.restoreSeconds"],
-  REFRESH_TIMEOUT: ["timeouts.refreshSeconds"],
-  CLOSE_TIMEOUT: ["timeouts.closeSeconds"],
-  PROBE_TIMEOUT: ["timeouts.probeSeconds"],
-  REFRESH_WAIT: ["refreshWaitSeconds"],
-  STABLE_CONNECTION: ["retryBackoff.resetAfterSeconds"],
-  RETRY_DELAY: ["retryBackoff.baseSeconds", "retryBackoff.ceilSeconds"],
-  AUTH_RETRY_DELAY: ["retryBackoff.baseSeconds", "retryBackoff.ceilSeconds"],
-};
+export const DELAY_OPTIONS: Readonly<Record<string, readonly string[]>> = delayOptions();
 
 export function connectionChart(): Chart {
   return readChart(connectionMachine, connectionDelayValues());

@@ -4,9 +4,14 @@
  */
 
 import type { InspectionEvent, Observer } from "xstate";
+import { defaultOf } from "../defaults.js";
 import { InvalidOptionsError } from "../errors.js";
-import type { ConnectionTiming, RetryPolicy } from "../machines/connection.types.js";
-import type { Jitter } from "../services/backoff.js";
+import type {
+  ConnectionInput,
+  ConnectionTiming,
+  RetryPolicy,
+} from "../machines/connection.types.js";
+import { JITTERS, type Jitter, type Random } from "../services/backoff.js";
 import type { MqttOptions } from "../services/broker-link.js";
 import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
 import {
@@ -19,6 +24,7 @@ import {
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
+import { count, objectOrEmpty, oneOf, seconds } from "./validate.js";
 
 export interface RetryBackoffOptions {
   /** Delay before the first retry, in seconds. @default 1 */
@@ -116,59 +122,6 @@ export interface ResolvedOptions {
   readonly environment: EnvironmentWatcher | false;
 }
 
-const JITTERS: readonly Jitter[] = ["none", "full", "equal", "decorrelated"];
-
-function seconds(value: unknown, fallback: number, field: string, allowZero = false): number {
-  if (value === undefined) return fallback;
-  if (
-    typeof value !== "number" ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (!allowZero && value === 0)
-  ) {
-    throw new InvalidOptionsError(
-      field,
-      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
-    );
-  }
-  return value;
-}
-
-function count(value: unknown, fallback: number, field: string, allowInfinity = false): number {
-  if (value === undefined) return fallback;
-  const ok =
-    typeof value === "number" &&
-    value >= 1 &&
-    (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
-  if (!ok)
-    throw new InvalidOptionsError(field, `expected a positive integer, got ${String(value)}`);
-  return value;
-}
-
-function oneOf<T extends string>(
-  value: unknown,
-  allowed: readonly T[],
-  fallback: T,
-  field: string,
-): T {
-  if (value === undefined) return fallback;
-  if (!allowed.includes(value as T)) {
-    throw new InvalidOptionsError(
-      field,
-      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
-    );
-  }
-  return value as T;
-}
-
-function objectOrEmpty(value: unknown, field: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidOptionsError(field, "expected an object");
-  }
-  return value as Record<string, unknown>;
-}
-
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
   const clientId = randomClientId();
@@ -206,11 +159,12 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   }
 
   const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
-  const baseSeconds = seconds(rb.baseSeconds, 1, "retryBackoff.baseSeconds");
+  const baseSeconds = seconds(rb.baseSeconds, "retryBackoff.baseSeconds");
   const ceilSeconds = seconds(
     rb.ceilSeconds,
-    Math.max(60, baseSeconds),
     "retryBackoff.ceilSeconds",
+    false,
+    Math.max(defaultOf("retryBackoff.ceilSeconds"), baseSeconds),
   );
   if (ceilSeconds < baseSeconds) {
     throw new InvalidOptionsError(
@@ -221,32 +175,27 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   const retry: RetryPolicy = {
     baseSeconds,
     ceilSeconds,
-    jitter: oneOf(rb.jitter, JITTERS, "none", "retryBackoff.jitter"),
-    maxRetries: count(rb.maxRetries, Number.POSITIVE_INFINITY, "retryBackoff.maxRetries", true),
+    jitter: oneOf<Jitter>(rb.jitter, JITTERS, "retryBackoff.jitter"),
+    maxRetries: count(rb.maxRetries, "retryBackoff.maxRetries", true),
   };
 
   const t = objectOrEmpty(o.timeouts, "timeouts");
   const timing: ConnectionTiming = {
-    refreshWaitMs: seconds(o.refreshWaitSeconds, 2, "refreshWaitSeconds", true) * 1000,
-    connectTimeoutMs: seconds(t.connectSeconds, 30, "timeouts.connectSeconds") * 1000,
-    restoreTimeoutMs: seconds(t.restoreSeconds, 30, "timeouts.restoreSeconds") * 1000,
-    refreshTimeoutMs: seconds(t.refreshSeconds, 30, "timeouts.refreshSeconds") * 1000,
-    closeTimeoutMs: seconds(t.closeSeconds, 5, "timeouts.closeSeconds") * 1000,
-    stableAfterMs: seconds(rb.resetAfterSeconds, 10, "retryBackoff.resetAfterSeconds", true) * 1000,
-    probeTimeoutMs: seconds(t.probeSeconds, 5, "timeouts.probeSeconds") * 1000,
+    refreshWaitMs: seconds(o.refreshWaitSeconds, "refreshWaitSeconds", true) * 1000,
+    connectTimeoutMs: seconds(t.connectSeconds, "timeouts.connectSeconds") * 1000,
+    restoreTimeoutMs: seconds(t.restoreSeconds, "timeouts.restoreSeconds") * 1000,
+    refreshTimeoutMs: seconds(t.refreshSeconds, "timeouts.refreshSeconds") * 1000,
+    closeTimeoutMs: seconds(t.closeSeconds, "timeouts.closeSeconds") * 1000,
+    stableAfterMs: seconds(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true) * 1000,
+    probeTimeoutMs: seconds(t.probeSeconds, "timeouts.probeSeconds") * 1000,
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
   const outbox: OutboxLimits = {
-    maxMessages: count(q.maxMessages, 1000, "offlineQueue.maxMessages", true),
-    maxBytes: count(q.maxBytes, 4 * 1024 * 1024, "offlineQueue.maxBytes", true),
-    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "queue", "offlineQueue.qos0"),
-    overflow: oneOf(
-      q.overflow,
-      ["rejectNew", "dropOldest"] as const,
-      "rejectNew",
-      "offlineQueue.overflow",
-    ),
+    maxMessages: count(q.maxMessages, "offlineQueue.maxMessages", true),
+    maxBytes: count(q.maxBytes, "offlineQueue.maxBytes", true),
+    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "offlineQueue.qos0"),
+    overflow: oneOf(q.overflow, ["rejectNew", "dropOldest"] as const, "offlineQueue.overflow"),
   };
 
   const inspect = o.inspect as RealtimeClientOptions["inspect"];
@@ -280,10 +229,28 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     retry,
     timing,
     outbox,
-    subscribeBatchSize: count(o.subscribeBatchSize, 100, "subscribeBatchSize"),
+    subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     inspect,
     mqtt,
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
+  };
+}
+
+/**
+ * The connection machine's input for a client with these options: the one
+ * place it is built (the client, the diagrams and the tests use it).
+ */
+export function machineInput(
+  options: ResolvedOptions,
+  run: { random: Random; services?: unknown },
+): ConnectionInput {
+  return {
+    endpoints: options.endpoints,
+    retry: options.retry,
+    timing: options.timing,
+    hasCredentialsProvider: options.onAuthFailure !== undefined,
+    random: run.random,
+    ...(run.services === undefined ? {} : { services: run.services }),
   };
 }

@@ -1,30 +1,36 @@
 /**
  * `RealtimeClient`: the facade that turns the connection statechart into the
- * public API (STYLE.md §2). It runs the production machine with the services
- * plugged in by name — the broker adapter, the subscription registry, the
- * outbox, the credentials provider — and turns snapshots and emitted events
- * into `state`, promises and listener calls. It decides nothing the machine
- * should decide.
+ * public API. It runs the production machine with this client's services in
+ * its input — the broker adapter, the subscription registry, the outbox, the
+ * credentials provider — and turns snapshots and emitted events into
+ * `state`, promises and listener calls: `connect()` and `disconnect()`
+ * settle from the states the actor reports, nothing else. It decides
+ * nothing the machine should decide.
  */
 
 import type { IPublishPacket } from "mqtt";
-import { createActor } from "xstate";
+import { createActor, type SnapshotFrom } from "xstate";
 import {
   ClientClosedError,
   ClientFailedError,
   type CourierError,
   InvalidOptionsError,
 } from "../errors.js";
-import { connectionStateOf, currentEndpoint } from "../machines/connection.machine.js";
+import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
-import type { Qos } from "../services/broker-link.js";
-import { assertCredentialsFit, type Endpoint, mergeEndpoint } from "../services/endpoint.js";
+import type { Endpoint } from "../services/endpoint.js";
+import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { Emitter } from "./emitter.js";
-import { type RealtimeClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
-import { type ClientActor, clientMachine, Session } from "./session.js";
+import {
+  machineInput,
+  type RealtimeClientOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from "./options.js";
+import { type ClientActor, ClientServices, clientMachine } from "./wiring.js";
 
 export interface PublishOptions {
   /** @default 0 */
@@ -78,7 +84,7 @@ function qosOf(value: unknown, field: string): Qos {
 export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #session: Session;
+  readonly #services: ClientServices;
   readonly #actor: ClientActor;
   #state: ConnectionState = "idle";
   #stateSince = Date.now();
@@ -88,36 +94,23 @@ export class RealtimeClient {
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
     const emitError = (error: CourierError) => this.#events.emit("error", error);
-    this.#session = new Session(this.#options, {
+    this.#services = new ClientServices(this.#options, {
       message: (message) => this.#events.emit("message", message),
       error: emitError,
-      settle: (reason, error) => {
-        const connectError =
-          reason === "closed"
-            ? new ClientClosedError("connect()")
-            : (error ?? new ClientFailedError("connect()", null));
-        for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
-      },
     });
     this.#actor = createActor(clientMachine, {
-      input: {
-        endpoints: this.#options.endpoints,
-        retry: this.#options.retry,
-        timing: this.#options.timing,
-        hasCredentialsProvider: this.#options.onAuthFailure !== undefined,
-      },
-      // Devtools get redacted copies: no password, token or user name (services/redact.ts).
+      input: machineInput(this.#options, { random: Math.random, services: this.#services }),
+      // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
-        ? { inspect: redactInspection(this.#options.inspect, this.#session.secrets) }
+        ? { inspect: redactInspection(this.#options.inspect, this.#services.secrets) }
         : {}),
     });
     this.#actor.subscribe({
-      next: (snapshot) => this.#onState(connectionStateOf(snapshot.value)),
+      next: (snapshot) => this.#onSnapshot(snapshot),
       error: (error) => emitError(new ClientFailedError("The client", error)),
     });
     this.#actor.on("notify.error", (event) => emitError(event.error));
     this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
-    this.#session.bind(this.#actor);
     this.#actor.start();
   }
 
@@ -133,12 +126,12 @@ export class RealtimeClient {
 
   /** Topic filters this client tracks and restores after every reconnection. */
   get subscriptions(): string[] {
-    return this.#session.registry.filters();
+    return this.#services.registry.filters();
   }
 
   /** Publishes not yet settled: queued while offline, or awaiting acknowledgement. */
   get pendingPublishes(): number {
-    return this.#session.outbox.size;
+    return this.#services.outbox.size;
   }
 
   /**
@@ -182,9 +175,7 @@ export class RealtimeClient {
    */
   updateEndpoint(endpoint: Endpoint): void {
     const current = currentEndpoint(this.#actor.getSnapshot().context);
-    const next = mergeEndpoint(current, endpoint, "endpoint");
-    assertCredentialsFit(next, this.#options.protocolVersion, "endpoint");
-    this.#session.adopt(next);
+    const next = this.#services.update(current, endpoint);
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
   }
 
@@ -206,7 +197,7 @@ export class RealtimeClient {
         throw new InvalidOptionsError("handler", "expected a function");
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("subscribe()", this.error);
-      return this.#session.registry.add(filter, handler, qos);
+      return this.#services.registry.add(filter, handler, qos);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -231,7 +222,7 @@ export class RealtimeClient {
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
       const retain = options.retain === true;
       const { properties } = options;
-      return this.#session.outbox.publish(
+      return this.#services.outbox.publish(
         properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain },
       );
     } catch (error) {
@@ -248,7 +239,8 @@ export class RealtimeClient {
     this.#events.off(event, listener);
   }
 
-  #onState(state: ConnectionState): void {
+  #onSnapshot(snapshot: SnapshotFrom<typeof clientMachine>): void {
+    const state = connectionStateOf(snapshot.value);
     if (state === this.#state) return;
     const previous = this.#state;
     const now = Date.now();
@@ -261,9 +253,22 @@ export class RealtimeClient {
     };
     this.#state = state;
     this.#stateSince = now;
-    if (state === "connected")
-      for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
-    if (state === "idle") for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
+    this.#settle(state, snapshot.context.error);
     this.#events.emit("stateChange", change);
+  }
+
+  /** connect() resolves in `connected`, rejects in `idle` or `failed`; disconnect() resolves in `idle`. */
+  #settle(state: ConnectionState, error: CourierError | null): void {
+    if (state === "connected") {
+      for (const waiter of this.#connectWaiters.splice(0)) waiter.resolve();
+      return;
+    }
+    if (state !== "idle" && state !== "failed") return;
+    const connectError =
+      state === "idle"
+        ? new ClientClosedError("connect()")
+        : (error ?? new ClientFailedError("connect()", null));
+    for (const waiter of this.#connectWaiters.splice(0)) waiter.reject(connectError);
+    if (state === "idle") for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
   }
 }

@@ -1,13 +1,17 @@
 /**
  * The connection lifecycle: the single source of truth for what the client
- * does (DESIGN.md "The statechart"). It declares; `src/services` does. Every
- * actor, action, guard and delay is referred to by name, and the facade
- * (`RealtimeClient`) provides the implementations that touch the socket.
+ * does. It declares; `src/services` does. Every actor, action, guard and
+ * delay is referred to by name, and `RealtimeClient` provides the
+ * implementations that touch the socket. Beside it: the vocabulary
+ * (`connection.types.ts`), the named implementations (`connection.setup.ts`),
+ * reading a snapshot (`connection.selectors.ts`),
+ * the retry accounting (`connection.retry.ts`) and the errors failures stand
+ * for (`connection.errors.ts`).
  *
- * The page's flow (shared/spec/authentication.txt, "Token Refresh on Auth
- * Error"): detect the auth error → force-disconnect (`authFailed`) → call
- * onAuthFailure (`refreshing`) → wait 2 s (`waiting`) → reconnect
- * (`reconnecting`) → restore subscriptions (`restoring`) → `connected`.
+ * The published page's flow ("Token Refresh on Auth Error"): detect the auth
+ * error → force-disconnect (`authFailed`) → call onAuthFailure
+ * (`refreshing`) → wait 2 s (`waiting`) → reconnect (`reconnecting`) →
+ * restore subscriptions (`restoring`) → `connected`.
  *
  * `meta.overview` marks what the overview diagram (README, "What happens when
  * the token expires") shows: on a state, `true`; on a transition, its label
@@ -16,116 +20,35 @@
  * is folded away.
  */
 
-import {
-  and,
-  assign,
-  emit,
-  fromCallback,
-  fromPromise,
-  not,
-  type StateValue,
-  sendTo,
-  setup,
-} from "xstate";
-import {
-  AuthRefreshError,
-  ClientFailedError,
-  ConnectionLostError,
-  ConnectionRefusedError,
-  CourierError,
-  NotAuthorizedError,
-  RetriesExhaustedError,
-} from "../errors.js";
-import { backoffDelay } from "../services/backoff.js";
-import {
-  followServerReference,
-  type ResolvedEndpoint,
-  withCurrentEndpoint,
-} from "../services/endpoint.js";
-import type { Refusal } from "../services/reason-codes.js";
-import {
-  CONNECTION_STATES,
-  type ConnectBrokerInput,
-  type ConnectionContext,
-  type ConnectionEmitted,
-  type ConnectionEvent,
-  type ConnectionInput,
-  type ConnectionState,
-  type LinkCommand,
-  type RefreshCredentialsInput,
-  type RestoreResult,
-  type RestoreSubscriptionsInput,
-} from "./connection.types.js";
+import { and, not } from "xstate";
+import { currentEndpoint } from "./connection.selectors.js";
+import { connectionSetup } from "./connection.setup.js";
+import type { ConnectionTimeout, TimeoutParams } from "./connection.types.js";
+
+/** Re-exported for the tests and scripts that read the machine and its snapshots together. */
+export { connectionStateOf } from "./connection.selectors.js";
 
 /**
- * The public state of a snapshot value: the deepest active state that is a
- * `ConnectionState` (`{ session: { link: { connected: "probing" } } }` is
- * `connected`; inner detail stays inside).
+ * A network/broker failure: back off and reconnect, unless `maxRetries` is
+ * spent. A timeout says which timer fired (`timedOut`), for the error.
  */
-export function connectionStateOf(value: StateValue): ConnectionState {
-  let found: ConnectionState = "idle";
-  let current: StateValue | undefined = value;
-  while (current !== undefined) {
-    const [name, child]: [string, StateValue | undefined] =
-      typeof current === "string"
-        ? [current, undefined]
-        : (Object.entries(current)[0] ?? ["", undefined]);
-    if ((CONNECTION_STATES as readonly string[]).includes(name)) found = name as ConnectionState;
-    current = child;
-  }
-  return found;
+function retryOrFail(timedOut?: ConnectionTimeout) {
+  const params: TimeoutParams = timedOut ? { timedOut } : {};
+  return [
+    {
+      guard: "isOutOfNetworkRetries",
+      target: "#connection.failed",
+      actions: { type: "setRetriesExhausted", params },
+    },
+    {
+      target: "#connection.session.backoff",
+      actions: [{ type: "countNetworkFailure", params }, "rotateEndpoint", "notifyError"],
+      meta: { overview: "connection lost", from: "connected" },
+    },
+  ] as const;
 }
 
-/** The endpoint the next (or current) connection uses. */
-export function currentEndpoint(
-  context: Pick<ConnectionContext, "endpoints" | "endpointIndex">,
-): ResolvedEndpoint {
-  const endpoint = context.endpoints[context.endpointIndex] ?? context.endpoints[0];
-  if (!endpoint) throw new Error("connection context has no endpoint");
-  return endpoint;
-}
-
-/** Placeholder for an actor the facade (or a test) must provide. */
-function required(name: string): never {
-  throw new Error(`connectionMachine: provide the "${name}" actor (machine.provide).`);
-}
-
-/** The error a failure event stands for, for the `error` the user sees. */
-function errorOf(event: { type: string; error?: unknown; refusal?: Refusal }): CourierError {
-  if (event.refusal) {
-    const { reasonCode, reason, source } = event.refusal;
-    return new ConnectionRefusedError(reasonCode, reason, source, "Reconnecting with backoff.");
-  }
-  if (event.error instanceof CourierError) return event.error;
-  if (event.type.startsWith("xstate.after.")) {
-    return new ConnectionLostError(`timed out (${event.type.split(".")[2] ?? "timer"})`);
-  }
-  return new ConnectionLostError("the session failed", { cause: event.error });
-}
-
-function refusalOf(event: ConnectionEvent): Refusal | undefined {
-  return event.type === "MQTT.REFUSED" || event.type === "MQTT.DISCONNECT"
-    ? event.refusal
-    : undefined;
-}
-
-/** A retry of a busy broker waits as if it were two attempts later (4× longer, capped). */
-const BUSY_PENALTY = 2;
-
-/**
- * A network/broker failure: back off and reconnect, unless `maxRetries` is spent.
- * (DESIGN.md behaviour 5.)
- */
-const retryOrFail = [
-  { guard: "isOutOfNetworkRetries", target: "#connection.failed", actions: "setRetriesExhausted" },
-  {
-    target: "#connection.session.backoff",
-    actions: ["countNetworkFailure", "rotateEndpoint", "notifyError"],
-    meta: { overview: "connection lost", from: "connected" },
-  },
-] as const;
-
-/** A refused CONNACK or a server DISCONNECT, by category (DESIGN.md behaviours 1, 4, 6). */
+/** A refused CONNACK or a server DISCONNECT, by category (`reason-codes.ts`). */
 const onRefusal = [
   {
     guard: and(["isAuthRefusal", "isOutOfAuthRetries"]),
@@ -149,7 +72,7 @@ const onRefusal = [
     target: "#connection.session.backoff",
     actions: ["countNetworkFailure", "followServerReference", "notifyError"],
   },
-  ...retryOrFail,
+  ...retryOrFail(),
 ] as const;
 
 /** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
@@ -163,179 +86,27 @@ const afterAuthFailure = [
   { target: "#connection.session.authBackoff" },
 ] as const;
 
-/** onAuthFailure rejected or timed out: auth retry n, after backoff n (DESIGN.md behaviour 4). */
-const refreshFailed = [
-  { guard: "isOutOfAuthRetries", target: "#connection.failed", actions: "setRetriesExhausted" },
-  { target: "#connection.session.authBackoff", actions: ["countRefreshFailure", "notifyError"] },
-] as const;
-
-export const connectionMachine = setup({
-  types: {
-    context: {} as ConnectionContext,
-    events: {} as ConnectionEvent,
-    input: {} as ConnectionInput,
-    emitted: {} as ConnectionEmitted,
-  },
-  actors: {
-    /** Reports the platform's network and page-visibility changes (a no-op outside browsers). */
-    watchEnvironment: fromCallback(() => {}),
-    /** Opens one connection and owns its socket until the `link` state is left. */
-    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(() => required("connectBroker")),
-    /** Re-subscribes every tracked filter in as few SUBSCRIBE packets as the broker allows. */
-    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(async () =>
-      required("restoreSubscriptions"),
-    ),
-    /** Calls onAuthFailure (deduplicated) and merges its endpoint over the current one. */
-    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(async () =>
-      required("refreshCredentials"),
-    ),
-  },
-  actions: {
-    setEndpoint: assign({
-      endpoints: ({ context, event }) =>
-        event.type === "USER.UPDATE_ENDPOINT"
-          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, event.endpoint)
-          : context.endpoints,
-    }),
-    setRefreshedEndpoint: assign({
-      endpoints: ({ context }, params: { endpoint: ResolvedEndpoint }) =>
-        withCurrentEndpoint(context.endpoints, context.endpointIndex, params.endpoint),
-    }),
-    /** Failover: the next connection tries the next endpoint of the list (DESIGN.md, issue 6). */
-    rotateEndpoint: assign({
-      endpointIndex: ({ context }) => (context.endpointIndex + 1) % context.endpoints.length,
-    }),
-    /** MQTT 5 "use another server" / "server moved": the next connection goes where the broker said. */
-    followServerReference: assign({
-      endpoints: ({ context, event }) => {
-        const reference = refusalOf(event)?.serverReference;
-        const next = reference && followServerReference(currentEndpoint(context), reference);
-        return next
-          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, next)
-          : context.endpoints;
-      },
-    }),
-    countNetworkFailure: assign(({ context, event }) => {
-      const networkFailures = context.networkFailures + 1;
-      const penalty = refusalOf(event)?.category === "busy" ? BUSY_PENALTY : 0;
-      return {
-        networkFailures,
-        retryDelayMs: backoffDelay(
-          networkFailures + penalty,
-          context.retry,
-          Math.random,
-          context.retryDelayMs,
-        ),
-        error: errorOf(event),
-      };
-    }),
-    countAuthFailure: assign(({ context, event }) => {
-      const authFailures = context.authFailures + 1;
-      const refusal = refusalOf(event);
-      return {
-        authFailures,
-        retryDelayMs:
-          authFailures > 1
-            ? backoffDelay(authFailures - 1, context.retry, Math.random, context.retryDelayMs)
-            : 0,
-        error:
-          refusal && !context.hasCredentialsProvider
-            ? new NotAuthorizedError(refusal.reasonCode, refusal.reason, refusal.source)
-            : context.error,
-      };
-    }),
-    countRefreshFailure: assign(({ context, event }) => {
-      const authFailures = context.authFailures + 1;
-      return {
-        authFailures,
-        retryDelayMs: backoffDelay(
-          authFailures - 1,
-          context.retry,
-          Math.random,
-          context.retryDelayMs,
-        ),
-        error: event.type.startsWith("xstate.after.")
-          ? new AuthRefreshError(
-              "timeout",
-              `onAuthFailure did not settle within ${context.timing.refreshTimeoutMs} ms.`,
-            )
-          : errorOf(event as { type: string; error?: unknown }),
-      };
-    }),
-    resetRetries: assign({ networkFailures: 0, authFailures: 0, retryDelayMs: 0 }),
-    setRefusalError: assign({
-      error: ({ event }) => {
-        const refusal = refusalOf(event);
-        if (!refusal) return errorOf(event as { type: string });
-        return new ConnectionRefusedError(
-          refusal.reasonCode,
-          refusal.reason,
-          refusal.source,
-          refusal.reasonCode === 0x8e
-            ? "Another connection took over this clientId; give each connection a unique clientId."
-            : "Retrying cannot fix this; fix the options, then connect().",
-        );
-      },
-    }),
-    setRetriesExhausted: assign({
-      error: ({ context, event }) =>
-        new RetriesExhaustedError(Math.max(context.networkFailures, context.authFailures) + 1, {
-          cause: errorOf(event as { type: string; error?: unknown; refusal?: Refusal }),
-        }),
-    }),
-    clearError: assign({ error: null }),
-    /** The page's step 2: no half-open socket, no reconnect with the stale password. */
-    forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
-    /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
-    endSession: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
-    /** The page is visible again: is the connection still alive? (MQTT PINGREQ.) */
-    pingBroker: sendTo("link", { type: "LINK.PING" } satisfies LinkCommand),
-    /** Provided by the facade: route publishes and subscribes to the live connection. */
-    attachSession: () => {},
-    /** Provided by the facade: queue publishes again until the next `connected`. */
-    detachSession: () => {},
-    /** Provided by the facade: settle every pending promise (connect, publish, subscribe). */
-    rejectPending: (_, _params: { reason: "closed" | "failed" }) => {},
-    notifyRestored: emit((_, params: { result: RestoreResult }) => ({
-      type: "notify.restored" as const,
-      result: params.result,
-    })),
-    notifyError: emit(({ context }) => ({
-      type: "notify.error" as const,
-      error: context.error ?? new ClientFailedError("The connection", null),
-    })),
-  },
-  guards: {
-    isAuthRefusal: ({ event }) => refusalOf(event)?.category === "auth",
-    isFatalRefusal: ({ event }) => refusalOf(event)?.category === "fatal",
-    isFirstAuthFailure: ({ context }) => context.authFailures <= 1,
-    hasCredentialsProvider: ({ context }) => context.hasCredentialsProvider,
-    hasServerReference: ({ context, event }) => {
-      const reference = refusalOf(event)?.serverReference;
-      return (
-        reference !== undefined &&
-        followServerReference(currentEndpoint(context), reference) !== undefined
-      );
+/** onAuthFailure rejected or timed out: auth retry n, after backoff n. */
+function refreshFailed(timedOut?: "REFRESH_TIMEOUT") {
+  const params: TimeoutParams = timedOut ? { timedOut } : {};
+  return [
+    {
+      guard: "isOutOfAuthRetries",
+      target: "#connection.failed",
+      actions: { type: "setRetriesExhausted", params },
     },
-    /** The next network retry would be number `networkFailures + 1`. */
-    isOutOfNetworkRetries: ({ context }) => context.networkFailures >= context.retry.maxRetries,
-    /** The next auth retry would be number `authFailures` (the first refresh is not a retry). */
-    isOutOfAuthRetries: ({ context }) => context.authFailures > context.retry.maxRetries,
-  },
-  delays: {
-    CONNECT_TIMEOUT: ({ context }) => context.timing.connectTimeoutMs,
-    RESTORE_TIMEOUT: ({ context }) => context.timing.restoreTimeoutMs,
-    REFRESH_TIMEOUT: ({ context }) => context.timing.refreshTimeoutMs,
-    REFRESH_WAIT: ({ context }) => context.timing.refreshWaitMs,
-    CLOSE_TIMEOUT: ({ context }) => context.timing.closeTimeoutMs,
-    RETRY_DELAY: ({ context }) => context.retryDelayMs,
-    AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
-    STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
-    PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
-  },
-}).createMachine({
+    {
+      target: "#connection.session.authBackoff",
+      actions: [{ type: "countRefreshFailure", params }, "notifyError"],
+    },
+  ] as const;
+}
+
+export const connectionMachine = connectionSetup.createMachine({
   id: "connection",
   context: ({ input }) => ({
+    random: input.random,
+    services: input.services,
     endpoints: input.endpoints,
     endpointIndex: 0,
     retry: input.retry,
@@ -368,7 +139,10 @@ export const connectionMachine = setup({
     session: {
       description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
       initial: "link",
-      invoke: { src: "watchEnvironment" },
+      invoke: {
+        src: "watchEnvironment",
+        input: ({ context }) => ({ services: context.services }),
+      },
       on: {
         "USER.DISCONNECT": "#connection.idle",
       },
@@ -380,6 +154,7 @@ export const connectionMachine = setup({
             id: "link",
             src: "connectBroker",
             input: ({ context }) => ({
+              services: context.services,
               endpoint: currentEndpoint(context),
               connectTimeoutMs: context.timing.connectTimeoutMs,
             }),
@@ -388,9 +163,9 @@ export const connectionMachine = setup({
           on: {
             "MQTT.REFUSED": onRefusal,
             "MQTT.DISCONNECT": onRefusal,
-            "MQTT.CLOSED": retryOrFail,
+            "MQTT.CLOSED": retryOrFail(),
             // The platform says the network is gone: no need to wait for a keepalive timeout.
-            "NET.OFFLINE": retryOrFail,
+            "NET.OFFLINE": retryOrFail(),
             "USER.DISCONNECT": ".closing",
           },
           states: {
@@ -399,7 +174,7 @@ export const connectionMachine = setup({
               meta: { overview: true },
               on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
-                CONNECT_TIMEOUT: retryOrFail,
+                CONNECT_TIMEOUT: retryOrFail("CONNECT_TIMEOUT"),
               },
             },
             reconnecting: {
@@ -408,7 +183,7 @@ export const connectionMachine = setup({
               meta: { overview: true },
               on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
-                CONNECT_TIMEOUT: retryOrFail,
+                CONNECT_TIMEOUT: retryOrFail("CONNECT_TIMEOUT"),
               },
             },
             restoring: {
@@ -417,7 +192,8 @@ export const connectionMachine = setup({
               meta: { overview: true },
               invoke: {
                 src: "restoreSubscriptions",
-                input: ({ event }) => ({
+                input: ({ context, event }) => ({
+                  services: context.services,
                   sessionPresent: event.type === "MQTT.CONNACK" && event.sessionPresent,
                 }),
                 onDone: {
@@ -428,18 +204,18 @@ export const connectionMachine = setup({
                     params: ({ event }) => ({ result: event.output }),
                   },
                 },
-                onError: retryOrFail,
+                onError: retryOrFail(),
               },
               after: {
-                RESTORE_TIMEOUT: retryOrFail,
+                RESTORE_TIMEOUT: retryOrFail("RESTORE_TIMEOUT"),
               },
             },
             connected: {
               description:
                 "Live: publishes go out, queued ones flushed in order, messages come in.",
               meta: { overview: true },
-              entry: "attachSession",
-              exit: "detachSession",
+              entry: "attachConnection",
+              exit: "detachConnection",
               after: {
                 STABLE_CONNECTION: { actions: "resetRetries" },
               },
@@ -454,7 +230,7 @@ export const connectionMachine = setup({
                     "The page is visible again after its timers may have been throttled: the broker must answer a ping.",
                   entry: "pingBroker",
                   on: { "MQTT.PONG": "live" },
-                  after: { PROBE_TIMEOUT: retryOrFail },
+                  after: { PROBE_TIMEOUT: retryOrFail("PROBE_TIMEOUT") },
                 },
               },
             },
@@ -475,7 +251,7 @@ export const connectionMachine = setup({
             },
             closing: {
               description: "disconnect() was called: sending DISCONNECT and closing the socket.",
-              entry: "endSession",
+              entry: "closeConnection",
               on: {
                 "MQTT.CLOSED": "#connection.idle",
                 "MQTT.CONNACK": {},
@@ -502,6 +278,7 @@ export const connectionMachine = setup({
           invoke: {
             src: "refreshCredentials",
             input: ({ context }) => ({
+              services: context.services,
               endpoint: currentEndpoint(context),
               retry: Math.max(0, context.authFailures - 1),
             }),
@@ -513,10 +290,10 @@ export const connectionMachine = setup({
                 params: ({ event }) => ({ endpoint: event.output }),
               },
             },
-            onError: refreshFailed,
+            onError: refreshFailed(),
           },
           after: {
-            REFRESH_TIMEOUT: refreshFailed,
+            REFRESH_TIMEOUT: refreshFailed("REFRESH_TIMEOUT"),
           },
         },
         waiting: {

@@ -1,10 +1,11 @@
 /**
  * The connection statechart's vocabulary: every state, event, action, guard,
- * delay and actor by name (STYLE.md §2). No `string` loopholes.
+ * delay and actor by name. No `string` loopholes: each union is derived
+ * from a table the machine is checked against.
  */
 
 import type { CourierError } from "../errors.js";
-import type { BackoffPolicy } from "../services/backoff.js";
+import type { BackoffPolicy, Random } from "../services/backoff.js";
 import type { ResolvedEndpoint } from "../services/endpoint.js";
 import type { Refusal } from "../services/reason-codes.js";
 
@@ -24,30 +25,10 @@ import type { Refusal } from "../services/reason-codes.js";
  * - `closing`: `disconnect()` was called; sending DISCONNECT and closing the socket.
  * - `failed`: stopped after an error that retrying cannot fix (`client.error` says which).
  */
-export type ConnectionState =
-  | "idle"
-  | "connecting"
-  | "restoring"
-  | "connected"
-  | "authFailed"
-  | "refreshing"
-  | "waiting"
-  | "reconnecting"
-  | "authBackoff"
-  | "backoff"
-  | "closing"
-  | "failed";
+export type ConnectionState = (typeof CONNECTION_STATES)[number];
 
-/** The parent state that owns the socket: while any of these is active, one connection attempt is alive. */
-export type LinkState =
-  | "connecting"
-  | "reconnecting"
-  | "restoring"
-  | "connected"
-  | "authFailed"
-  | "closing";
-
-export const CONNECTION_STATES: readonly ConnectionState[] = [
+/** Every `ConnectionState`, in the order the list above describes them: the source of the union. */
+export const CONNECTION_STATES = [
   "idle",
   "connecting",
   "restoring",
@@ -60,7 +41,7 @@ export const CONNECTION_STATES: readonly ConnectionState[] = [
   "backoff",
   "closing",
   "failed",
-];
+] as const;
 
 /** Timing the machine's delays read from context, all in milliseconds. */
 export interface ConnectionTiming {
@@ -85,24 +66,8 @@ export interface RetryPolicy extends BackoffPolicy {
   readonly maxRetries: number;
 }
 
-/** The timing `RealtimeClient` uses unless told otherwise (the page's 2 s wait among them). */
-export const DEFAULT_TIMING: ConnectionTiming = {
-  refreshWaitMs: 2000,
-  connectTimeoutMs: 30_000,
-  restoreTimeoutMs: 30_000,
-  refreshTimeoutMs: 30_000,
-  closeTimeoutMs: 5000,
-  stableAfterMs: 10_000,
-  probeTimeoutMs: 5000,
-};
-
-/** The page's backoff: 1 s → 2 s → 4 s → … → 60 s → 60 s, no jitter, never giving up. */
-export const DEFAULT_RETRY: RetryPolicy = {
-  baseSeconds: 1,
-  ceilSeconds: 60,
-  jitter: "none",
-  maxRetries: Number.POSITIVE_INFINITY,
-};
+/** The defaults, from the one table of option defaults. */
+export { DEFAULT_RETRY, DEFAULT_TIMING } from "../defaults.js";
 
 export interface ConnectionContext {
   /** Where to connect, in failover order (one entry unless `endpoint` was given as a list). */
@@ -120,6 +85,10 @@ export interface ConnectionContext {
   readonly retryDelayMs: number;
   /** The error that put the client in `failed`, or the latest one reported. */
   readonly error: CourierError | null;
+  /** Draws the backoff jitter (from the input: a seeded one replays a run exactly). */
+  readonly random: Random;
+  /** From the input, handed on to the provided implementations; the machine never reads it. */
+  readonly services: unknown;
 }
 
 export interface ConnectionInput {
@@ -127,9 +96,22 @@ export interface ConnectionInput {
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly hasCredentialsProvider: boolean;
+  /**
+   * The source of the backoff jitter, uniform in [0, 1) (the platform generator in
+   * `RealtimeClient`; a seeded generator in a property test makes a failing
+   * run replayable). Only read when `retry.jitter` is not `"none"`.
+   */
+  readonly random: Random;
+  /**
+   * Whatever the implementations given to `provide()` need to reach their
+   * client's services: every actor receives it in its input (`services`) and
+   * every action can read it from the context. `RealtimeClient` passes its
+   * own; tests may leave it out.
+   */
+  readonly services?: unknown;
 }
 
-/** Events, namespaced by who speaks (STYLE.md §3). */
+/** Events, namespaced by who speaks: the user, the broker, the platform. */
 export type ConnectionEvent =
   /** `client.connect()`. */
   | { type: "USER.CONNECT" }
@@ -173,16 +155,21 @@ export interface RestoreResult {
   readonly sessionPresent: boolean;
 }
 
-export interface ConnectBrokerInput {
+/** The machine's `services` input, passed on to every actor it invokes. */
+export interface ActorInput {
+  readonly services: unknown;
+}
+
+export interface ConnectBrokerInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
   readonly connectTimeoutMs: number;
 }
 
-export interface RestoreSubscriptionsInput {
+export interface RestoreSubscriptionsInput extends ActorInput {
   readonly sessionPresent: boolean;
 }
 
-export interface RefreshCredentialsInput {
+export interface RefreshCredentialsInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
   /** 0 for the first refresh after a rejection, then 1, 2, … */
   readonly retry: number;
@@ -191,50 +178,70 @@ export interface RefreshCredentialsInput {
 /** Sent to the `connectBroker` actor. */
 export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
 
-export type ConnectionActionName =
-  | "setEndpoint"
-  | "setRefreshedEndpoint"
-  | "countNetworkFailure"
-  | "countAuthFailure"
-  | "countRefreshFailure"
-  | "countRefreshTimeout"
-  | "resetRetries"
-  | "rotateEndpoint"
-  | "followServerReference"
-  | "pingBroker"
-  | "setRefusalError"
-  | "setRetriesExhausted"
-  | "clearError"
-  | "forceDisconnect"
-  | "endSession"
-  | "attachSession"
-  | "detachSession"
-  | "rejectPending"
-  | "notifyRestored"
-  | "notifyError";
+/**
+ * The names the chart refers to, by kind. The machine's `setup()` is checked
+ * against these tables at compile time, so a name here is one the machine
+ * implements and `provide()` accepts.
+ */
+export const CONNECTION_ACTIONS = [
+  "setEndpoint",
+  "setRefreshedEndpoint",
+  "countNetworkFailure",
+  "countAuthFailure",
+  "countRefreshFailure",
+  "resetRetries",
+  "rotateEndpoint",
+  "followServerReference",
+  "pingBroker",
+  "setRefusalError",
+  "setRetriesExhausted",
+  "clearError",
+  "forceDisconnect",
+  "closeConnection",
+  "attachConnection",
+  "detachConnection",
+  "rejectPending",
+  "notifyRestored",
+  "notifyError",
+] as const;
+export type ConnectionActionName = (typeof CONNECTION_ACTIONS)[number];
 
-export type ConnectionGuardName =
-  | "isAuthRefusal"
-  | "isFatalRefusal"
-  | "isFirstAuthFailure"
-  | "hasCredentialsProvider"
-  | "hasServerReference"
-  | "isOutOfNetworkRetries"
-  | "isOutOfAuthRetries";
+export const CONNECTION_GUARDS = [
+  "isAuthRefusal",
+  "isFatalRefusal",
+  "isFirstAuthFailure",
+  "hasCredentialsProvider",
+  "hasServerReference",
+  "isOutOfNetworkRetries",
+  "isOutOfAuthRetries",
+] as const;
+export type ConnectionGuardName = (typeof CONNECTION_GUARDS)[number];
 
-export type ConnectionDelayName =
-  | "CONNECT_TIMEOUT"
-  | "RESTORE_TIMEOUT"
-  | "REFRESH_TIMEOUT"
-  | "REFRESH_WAIT"
-  | "CLOSE_TIMEOUT"
-  | "RETRY_DELAY"
-  | "AUTH_RETRY_DELAY"
-  | "STABLE_CONNECTION"
-  | "PROBE_TIMEOUT";
+export const CONNECTION_DELAYS = [
+  "CONNECT_TIMEOUT",
+  "RESTORE_TIMEOUT",
+  "REFRESH_TIMEOUT",
+  "REFRESH_WAIT",
+  "CLOSE_TIMEOUT",
+  "RETRY_DELAY",
+  "AUTH_RETRY_DELAY",
+  "STABLE_CONNECTION",
+  "PROBE_TIMEOUT",
+] as const;
+export type ConnectionDelayName = (typeof CONNECTION_DELAYS)[number];
 
-export type ConnectionActorName =
-  | "connectBroker"
-  | "restoreSubscriptions"
-  | "refreshCredentials"
-  | "watchEnvironment";
+/** The delays after which a state gives up on what it waits for. */
+export type ConnectionTimeout = Extract<ConnectionDelayName, `${string}_TIMEOUT`>;
+
+/** Action params of a transition: set when it is taken because a timeout fired. */
+export interface TimeoutParams {
+  readonly timedOut?: ConnectionTimeout;
+}
+
+export const CONNECTION_ACTORS = [
+  "connectBroker",
+  "restoreSubscriptions",
+  "refreshCredentials",
+  "watchEnvironment",
+] as const;
+export type ConnectionActorName = (typeof CONNECTION_ACTORS)[number];

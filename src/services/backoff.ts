@@ -1,9 +1,12 @@
 /**
  * Retry delays. A pure function: the randomness comes in as an argument,
- * drawn per call (STYLE.md §5).
+ * drawn per call.
  */
 
-export type Jitter = "none" | "full" | "equal" | "decorrelated";
+/** The jitter modes, listed once. */
+export const JITTERS = ["none", "full", "equal", "decorrelated"] as const;
+
+export type Jitter = (typeof JITTERS)[number];
 
 export interface BackoffPolicy {
   /** Delay before the first retry, in seconds. */

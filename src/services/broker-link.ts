@@ -1,9 +1,14 @@
 /**
  * The adapter: one mqtt.js client for one connection attempt, and nothing
- * else (STYLE.md §6). It maps what mqtt.js reports to four facts — accepted,
- * refused, server DISCONNECT, closed — and leaves every decision (retry,
- * refresh, resubscribe) to the statechart. Every listener it adds is removed
- * by `dispose()`, which also drops the socket.
+ * else. It maps what mqtt.js reports to four facts — accepted, refused,
+ * server DISCONNECT, closed — plus messages and pongs, and leaves every
+ * decision (retry, refresh, resubscribe) to the statechart. Every listener
+ * it adds is removed by `dispose()`, which also drops the socket. What it
+ * needs of mqtt.js beyond its public API is in `mqtt-internals.ts`.
+ *
+ * Longer than 300 lines on purpose: it is one class around one mqtt.js
+ * client, and most of it is the reasoning about packets that arrive before
+ * the CONNACK, which has to sit beside the listeners it guards.
  */
 
 // The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
@@ -18,7 +23,17 @@ import mqtt, {
 } from "mqtt";
 import { ConnectionLostError, type CourierError } from "../errors.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
+import {
+  type LiveConnection,
+  type Message,
+  messageOf,
+  type PublishRequest,
+  type Qos,
+} from "./live-connection.js";
+import { deferPubacks, sendPuback } from "./mqtt-internals.js";
 import { classifyConnack, classifyDisconnect, type Refusal } from "./reason-codes.js";
+
+export type { LiveConnection, PublishRequest, Qos } from "./live-connection.js";
 
 /**
  * mqtt.js options the SDK passes through (keepalive, clean, protocolVersion,
@@ -45,8 +60,6 @@ export type MqttOptions = Omit<
   | "queueQoSZero"
 >;
 
-export type Qos = 0 | 1 | 2;
-
 export interface LinkListener {
   accepted(sessionPresent: boolean): void;
   refused(refusal: Refusal): void;
@@ -54,54 +67,20 @@ export interface LinkListener {
   closed(error: CourierError): void;
   /** The broker answered `ping()`. */
   pong(): void;
-  message(topic: string, payload: Uint8Array, packet: IPublishPacket): void;
-}
-
-export interface PublishRequest {
-  readonly topic: string;
-  readonly payload: string | Uint8Array;
-  readonly qos: Qos;
-  readonly retain: boolean;
-  readonly properties?: IPublishPacket["properties"];
-}
-
-/** What the subscription registry and the outbox need from a live connection. */
-export interface SessionLink {
-  readonly protocolVersion: number;
-  /** The broker's Maximum Packet Size (MQTT 5 CONNACK), if it announced one. */
-  readonly maximumPacketSize: number | undefined;
-  /**
-   * The broker's Receive Maximum (MQTT 5 CONNACK, §3.2.2.3.3): the most QoS 1/2
-   * PUBLISHes it takes unacknowledged. Undefined when it announced none (65 535).
-   */
-  readonly receiveMaximum?: number | undefined;
-  /** One SUBSCRIBE packet; resolves with one granted QoS / reason code per filter. */
-  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
-  /** One UNSUBSCRIBE packet. */
-  unsubscribe(filters: readonly string[]): Promise<void>;
-  /** `done()` without an error on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */
-  publish(request: PublishRequest, done: (error?: Error | null) => void): void;
+  message(message: Message): void;
 }
 
 type Disposer = () => void;
 
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
-/** mqtt.js's internal packet writer, for the acknowledgements it cannot send itself (below). */
-type PacketWriter = { _sendPacket(packet: { cmd: "puback"; messageId: number }): void };
-
-/** Passed to `handleMessage`'s callback so that mqtt.js skips its own PUBACK. */
-const ACK_AFTER_CONNACK = new Error("PUBACK deferred until CONNACK");
-
 interface EarlyMessage {
-  readonly topic: string;
-  readonly payload: Uint8Array;
-  readonly packet: IPublishPacket;
+  readonly message: Message;
   /** A QoS 1 PUBLISH read before the CONNACK: its PUBACK is sent after delivery. */
   readonly pubackAfterConnack: number | undefined;
 }
 
-export class BrokerLink implements SessionLink {
+export class BrokerLink implements LiveConnection {
   readonly #client: MqttClient;
   readonly #listener: LinkListener;
   readonly #disposers: Disposer[] = [];
@@ -130,7 +109,7 @@ export class BrokerLink implements SessionLink {
       clientId: endpoint.clientId,
       username: endpoint.username,
       password: endpoint.password?.reveal(),
-      // The statechart owns reconnection and resubscription (STACK.md).
+      // The statechart owns reconnection and resubscription.
       reconnectPeriod: 0,
       reconnectOnConnackError: false,
       resubscribe: false,
@@ -149,14 +128,12 @@ export class BrokerLink implements SessionLink {
     this.#on("disconnect", (packet: IDisconnectPacket) => this.#onDisconnect(packet));
     this.#on("close", () => this.#onClose());
     this.#on("message", (topic: string, payload: Uint8Array, packet: IPublishPacket) => {
-      if (this.#accepted) this.#listener.message(topic, payload, packet);
-      else this.#hold({ topic, payload, packet, pubackAfterConnack: this.#deferredPuback(packet) });
+      const message = messageOf(topic, payload, packet);
+      if (this.#accepted) this.#listener.message(message);
+      else this.#hold({ message, pubackAfterConnack: this.#deferredPuback(packet) });
     });
-    // mqtt.js calls this after `message` and sends the PUBACK when it is called back. Before
-    // the CONNACK it could only queue that PUBACK, and it reads no further packet until it is
-    // written: the CONNACK behind would never be read. So the PUBACK waits for the CONNACK.
-    this.#client.handleMessage = (packet, callback) =>
-      callback(this.#deferredPuback(packet) === undefined ? undefined : ACK_AFTER_CONNACK);
+    // A QoS 1 PUBLISH read before the CONNACK is acknowledged after it (mqtt-internals.ts).
+    deferPubacks(this.#client, (packet) => this.#deferredPuback(packet) !== undefined);
   }
 
   /** The packet identifier to acknowledge after the CONNACK, if `packet` came before it. */
@@ -283,12 +260,9 @@ export class BrokerLink implements SessionLink {
     const early = this.#early;
     this.#early = undefined;
     if (!early || this.#disposed) return;
-    for (const { topic, payload, packet: publish } of early) {
-      this.#listener.message(topic, payload, publish);
-    }
-    const writer = this.#client as unknown as PacketWriter;
+    for (const { message } of early) this.#listener.message(message);
     for (const { pubackAfterConnack: messageId } of early) {
-      if (messageId !== undefined) writer._sendPacket({ cmd: "puback", messageId });
+      if (messageId !== undefined) sendPuback(this.#client, messageId);
     }
   }
 
@@ -299,7 +273,7 @@ export class BrokerLink implements SessionLink {
    * A QoS 1/2 PUBLISH before CONNACK breaks [MQTT-3.2.0-1] (aedes 1.2 does it
    * when a live message reaches a persistent session it is still restoring,
    * and keeps doing it on every retry while messages flow). A QoS 1 one is
-   * held and acknowledged after the CONNACK (`handleMessage` above). A QoS 2
+   * held and acknowledged after the CONNACK (`deferPubacks` above). A QoS 2
    * one cannot be: mqtt.js records it and queues its PUBREC before asking,
    * and reads nothing more until the PUBREC is written, so the CONNACK behind
    * it is never seen and the connection would hang until CONNECT_TIMEOUT.

@@ -1,18 +1,50 @@
 /**
- * Credential providers and their deduplication (DESIGN.md behaviour 3): any
+ * Credential providers, and the one layer that shares their calls: any
  * number of refreshes asked of one provider while a call is in flight share
  * that call — whether they come from one client or from several clients
  * given the same function or provider object. A second call starts only
- * after the first settled.
+ * after the first settled. A provider that shares its calls itself
+ * (`sharesCalls`, as `RemoteCredentials` does) is called directly, so no
+ * call is shared twice.
  */
 
 import { AuthRefreshError, CourierError } from "../errors.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Secret } from "./secret.js";
 
-/** Anything that can produce fresh credentials. `RemoteCredentials` is one. */
+/**
+ * What the client says when it asks a provider for credentials. More fields
+ * may be added; a provider reads the ones it cares about.
+ */
+export interface CredentialsRequest {
+  /** Aborted when the client no longer needs the answer (disconnect, timeout). */
+  readonly signal?: AbortSignal;
+  /**
+   * The password the broker refused, when a refusal prompted the call (a
+   * provider shared between tabs uses it to tell whether credentials another
+   * tab fetched since are newer).
+   */
+  readonly refused?: Secret;
+}
+
+/**
+ * Anything that can produce fresh credentials. `RemoteCredentials` is one.
+ * Only `getCredentials` is required; the other members are what a provider
+ * may implement to hear more from the clients that use it.
+ */
 export interface CredentialsProvider {
-  getCredentials(options?: { signal?: AbortSignal }): Promise<Endpoint>;
+  getCredentials(request?: CredentialsRequest): Promise<Endpoint>;
+  /**
+   * Told the password a client uses from now on: the one it started with,
+   * or one `updateEndpoint()` set.
+   */
+  usingCredentials?(password: Secret | undefined): void;
+  /**
+   * True when concurrent `getCredentials` calls already share one request
+   * (as `RemoteCredentials`' do): clients then call it directly instead of
+   * sharing their calls among themselves first.
+   */
+  readonly sharesCalls?: boolean;
 }
 
 /** What `onAuthFailure` is called with (the page's samples ignore it; it is there when wanted). */
@@ -31,27 +63,16 @@ export type AuthFailureHandler =
   | ((context: AuthFailureContext) => Promise<Endpoint> | Endpoint)
   | CredentialsProvider;
 
+/** What the client knows when it asks `onAuthFailure` (a superset of both call forms' arguments). */
+export interface RefreshRequest extends AuthFailureContext {
+  readonly refused?: Secret;
+}
+
 interface Flight {
   readonly promise: Promise<unknown>;
   readonly controller: AbortController;
   waiters: number;
 }
-
-/**
- * How the client talks to a provider that coordinates refreshes beyond this
- * page (`RemoteCredentials`, across tabs): it says which password it uses and
- * which one the broker refused, so the provider can tell whether credentials
- * another tab fetched are newer.
- */
-export interface CoordinatedProvider {
-  /** Fresh credentials after the broker refused `refused`. */
-  refresh(refused: Secret | undefined, signal: AbortSignal): Promise<Endpoint>;
-  /** The client uses this password from now on (it started with it, or `updateEndpoint()` set it). */
-  using(password: Secret | undefined): void;
-}
-
-/** Providers that coordinate, by provider object (`RemoteCredentials` registers itself). */
-export const coordinatedProviders = new WeakMap<object, CoordinatedProvider>();
 
 /** In-flight calls per key (a provider, a function), shared across clients. */
 const flights = new WeakMap<object, Flight>();
@@ -119,29 +140,36 @@ function join<T>(
 }
 
 /**
- * Asks `handler` for credentials, sharing one call among everyone asking at
- * the same time. `refused` is the password the broker refused, for
- * providers that coordinate across tabs (`coordinatedProviders`).
+ * Asks `handler` for credentials: a function with `{ signal, retry }`, a
+ * provider with `{ signal, refused }`. Calls are shared among everyone
+ * asking at the same time, unless the provider shares them itself.
  */
 export function requestCredentials(
   handler: AuthFailureHandler,
-  context: AuthFailureContext,
-  refused?: Secret,
+  request: RefreshRequest,
 ): Promise<Endpoint> {
-  const coordinated = coordinatedProviders.get(handler);
-  return shareFlight(
-    handler,
-    async (signal) => {
-      if (coordinated) return coordinated.refresh(refused, signal);
-      return typeof handler === "function"
-        ? handler({ signal, retry: context.retry })
-        : handler.getCredentials({ signal });
-    },
-    context.signal,
-    () => new AuthRefreshError("rejected", "the refresh was cancelled."),
-  ).catch((error: unknown) => {
+  // Async: a handler that throws synchronously rejects instead.
+  const call = async (signal: AbortSignal): Promise<Endpoint> =>
+    typeof handler === "function"
+      ? handler({ signal, retry: request.retry })
+      : handler.getCredentials(request.refused ? { signal, refused: request.refused } : { signal });
+  const answer =
+    typeof handler !== "function" && handler.sharesCalls === true
+      ? call(request.signal)
+      : shareFlight(
+          handler,
+          call,
+          request.signal,
+          () => new AuthRefreshError("rejected", "the refresh was cancelled."),
+        );
+  return answer.catch((error: unknown) => {
     throw asRefreshError(error);
   });
+}
+
+/** Tells a provider that implements `usingCredentials` which password a client uses. */
+export function tellProvider(handler: AuthFailureHandler, password: Secret | undefined): void {
+  if (typeof handler !== "function") handler.usingCredentials?.(password);
 }
 
 /**

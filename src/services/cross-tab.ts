@@ -1,5 +1,5 @@
 /**
- * One token request per origin (issue 5, "several tabs refreshing at once").
+ * One token request per origin (docs/browser.md "Several tabs, one token request").
  * Tabs of one origin that refresh the same provider at the same time make
  * one HTTP request between them: the tab holding the Web Lock named after
  * the provider's key asks the token endpoint and shares the answer over a
@@ -9,8 +9,7 @@
  *
  * Where the platform has no Web Locks or no BroadcastChannel (Node.js 20,
  * older browsers), `crossTabCredentials()` is undefined and each
- * `RemoteCredentials` shares its requests among its own callers only
- * (credentials.ts). Only same-origin pages can join the channel or see the
+ * `RemoteCredentials` shares its requests among its own callers only. Only same-origin pages can join the channel or see the
  * lock's name; the answer never leaves the browser.
  */
 
@@ -200,20 +199,21 @@ export class CrossTabCredentials {
   }
 }
 
-let shared: CrossTabCredentials | null | undefined;
-
-/** This page's coordinator; undefined where the platform has no Web Locks or no BroadcastChannel. */
+/**
+ * A coordinator on this page's Web Locks and a channel of its own (each
+ * `RemoteCredentials` makes one when it is first used); undefined where the
+ * platform has no Web Locks or no BroadcastChannel. Coordinators of one
+ * page hear each other as other tabs' do: a BroadcastChannel delivers to
+ * every other channel of that name, in this page too.
+ */
 export function crossTabCredentials(): CrossTabCredentials | undefined {
-  if (shared === undefined) {
-    const g = globalThis as {
-      navigator?: { locks?: LockManagerLike };
-      BroadcastChannel?: new (name: string) => ChannelLike & { unref?(): void };
-    };
-    const locks = g.navigator?.locks;
-    const channel = locks && g.BroadcastChannel ? new g.BroadcastChannel(CHANNEL_NAME) : undefined;
-    // Node.js: the channel must not keep the process alive.
-    channel?.unref?.();
-    shared = locks && channel ? new CrossTabCredentials(locks, channel) : null;
-  }
-  return shared ?? undefined;
+  const g = globalThis as {
+    navigator?: { locks?: LockManagerLike };
+    BroadcastChannel?: new (name: string) => ChannelLike & { unref?(): void };
+  };
+  const locks = g.navigator?.locks;
+  const channel = locks && g.BroadcastChannel ? new g.BroadcastChannel(CHANNEL_NAME) : undefined;
+  // Node.js: the channel must not keep the process alive.
+  channel?.unref?.();
+  return locks && channel ? new CrossTabCredentials(locks, channel) : undefined;
 }

@@ -148,8 +148,26 @@ export function resolveEndpoint(
 }
 
 /**
- * Merges `patch` over `current` (DESIGN.md behaviour 4: fields the patch
- * omits keep their values; a field it sets, even to `undefined`, replaces).
+ * An endpoint patch — from `updateEndpoint()` or from `onAuthFailure` —
+ * merged over the current endpoint and checked against the protocol: the
+ * one way a patch becomes the endpoint the client uses. Throws
+ * `InvalidOptionsError` naming `field`.
+ */
+export function patchEndpoint(
+  current: ResolvedEndpoint,
+  patch: unknown,
+  protocolVersion: number,
+  field: string,
+): ResolvedEndpoint {
+  const next = mergeEndpoint(current, patch, field);
+  assertCredentialsFit(next, protocolVersion, field);
+  return next;
+}
+
+/**
+ * Merges `patch` over `current` (README "Updating Credentials Manually":
+ * fields the patch omits keep their values; a field it sets, even to
+ * `undefined`, replaces).
  * The client identifier is never dropped: omitting it keeps the current one.
  */
 export function mergeEndpoint(

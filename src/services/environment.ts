@@ -1,6 +1,6 @@
 /**
- * What the platform knows that the socket does not (issue 5, "page
- * lifecycle"): the network going away or coming back, and a hidden page
+ * What the platform knows that the socket does not (docs/browser.md "The
+ * page's lifecycle"): the network going away or coming back, and a hidden page
  * becoming visible again — after which its throttled timers may have let a
  * dead connection look alive. Reported to the statechart as events.
  */

@@ -1,5 +1,5 @@
 /**
- * The outbox: every publish goes through it (DESIGN.md behaviour 9). While
+ * The outbox: every publish goes through it. While
  * the statechart has a live session attached, publishes go straight out;
  * otherwise they wait, bounded, in order. An entry leaves only when settled:
  * resolved on delivery (written for QoS 0, PUBACK/PUBCOMP for QoS 1/2) or
@@ -10,8 +10,8 @@
  */
 
 import { PublishRejectedError, QueueOverflowError } from "../errors.js";
-import type { PublishRequest, SessionLink } from "./broker-link.js";
 import { LinkedList, type Links } from "./linked-list.js";
+import type { LiveConnection, PublishRequest } from "./live-connection.js";
 import { reasonName } from "./reason-codes.js";
 
 export interface OutboxLimits {
@@ -31,7 +31,7 @@ interface Entry extends Links<Entry> {
   readonly resolve: () => void;
   readonly reject: (error: Error) => void;
   /** The link this entry was last written to; null while waiting. */
-  sentOn: SessionLink | null;
+  sentOn: LiveConnection | null;
 }
 
 const encoder = new TextEncoder();
@@ -45,7 +45,7 @@ export class Outbox {
   /** Unsettled entries in publish order. */
   readonly #entries = new LinkedList<Entry>();
   #bytes = 0;
-  #link: SessionLink | null = null;
+  #link: LiveConnection | null = null;
   /** QoS 1/2 entries written to `#link` and not yet acknowledged. */
   #inFlight = 0;
   /** Entries not written to `#link` (all of them while detached). */
@@ -85,7 +85,7 @@ export class Outbox {
   }
 
   /** From `connected` on: flush what waited, in order, then send new publishes at once. */
-  attach(link: SessionLink): void {
+  attach(link: LiveConnection): void {
     this.#link = link;
     this.#inFlight = 0;
     this.#waiting = 0;
@@ -150,7 +150,7 @@ export class Outbox {
    * first QoS 1/2 entry the broker's Receive Maximum has no room for: later
    * entries wait behind it so the order is kept.
    */
-  #pump(link: SessionLink): void {
+  #pump(link: LiveConnection): void {
     for (const entry of this.#entries) {
       if (this.#link !== link || this.#waiting === 0) return;
       if (entry.sentOn === link) continue;
@@ -160,13 +160,13 @@ export class Outbox {
   }
 
   /** QoS 0 always has room; QoS 1/2 while fewer than Receive Maximum are unacknowledged. */
-  #hasRoom(entry: Entry, link: SessionLink): boolean {
+  #hasRoom(entry: Entry, link: LiveConnection): boolean {
     return (
       entry.request.qos === 0 || this.#inFlight < (link.receiveMaximum ?? Number.POSITIVE_INFINITY)
     );
   }
 
-  #send(entry: Entry, link: SessionLink): void {
+  #send(entry: Entry, link: LiveConnection): void {
     entry.sentOn = link;
     this.#waiting -= 1;
     const counted = entry.request.qos > 0;

@@ -1,5 +1,5 @@
 /**
- * MQTT return codes and reason codes as named data (STYLE.md §7): the one
+ * MQTT return codes and reason codes as named data: the one
  * place that knows which number means "refresh the credentials", "retry
  * later" or "stop". Nothing else in the SDK compares reason codes.
  *
@@ -52,7 +52,10 @@ const SUCCESS_V5: Record<number, string> = {
   4: "disconnect with will message",
 };
 
-/** DESIGN.md behaviour 1: 0x86, 0x87, 0x8C take the auth path. */
+/** MQTT 5 DISCONNECT 0x8E (§3.14.2.1): another connection with the same client identifier took over. */
+export const SESSION_TAKEN_OVER = 0x8e;
+
+/** 0x86, 0x87, 0x8C take the auth path (the published page's "Token Refresh on Auth Error"). */
 const AUTH_V5 = new Set([0x86, 0x87, 0x8c]);
 const BUSY_V5 = new Set([0x89, 0x96, 0x97, 0x9f]);
 const REDIRECT_V5 = new Set([0x9c, 0x9d]);
@@ -68,7 +71,7 @@ const FATAL_CONNACK_V5 = new Set([0x81, 0x82, 0x84, 0x85, 0x8a, 0x90, 0x95, 0x99
  * connection took the client identifier over (reconnecting would kick it in
  * turn, forever), or the client is banned.
  */
-const FATAL_DISCONNECT_V5 = new Set([0x8a, 0x8e]);
+const FATAL_DISCONNECT_V5 = new Set([0x8a, SESSION_TAKEN_OVER]);
 
 /** Human name of an MQTT 5 reason code, or of a 3.1.1 return code when `protocolVersion` < 5. */
 export function reasonName(reasonCode: number, protocolVersion: number): string {

@@ -1,5 +1,5 @@
 /**
- * What devtools may see (issue 5, "devtools inspection"): every inspection
+ * What devtools may see (docs/browser.md "Devtools"): every inspection
  * event the client forwards to the `inspect` observer is a redacted copy.
  * Passwords and tokens never leave the SDK through it — not in a snapshot's
  * context, not in an event (the provider's done event, an error and its

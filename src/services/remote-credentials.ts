@@ -2,13 +2,13 @@
  * `RemoteCredentials`: the page's "Remote Credentials Provider". Fetches a
  * token from an HTTP endpoint and maps the JSON answer to an `Endpoint`.
  * Concurrent callers (one client or many sharing this object) share one HTTP
- * request. Failures are `CredentialsFetchError`s whose messages never contain
+ * request (`sharesCalls`). Failures are `CredentialsFetchError`s whose messages never contain
  * the response body or the token.
  */
 
 import { CredentialsFetchError } from "../errors.js";
-import { type CredentialsProvider, coordinatedProviders, shareFlight } from "./credentials.js";
-import { crossTabCredentials } from "./cross-tab.js";
+import { type CredentialsProvider, type CredentialsRequest, shareFlight } from "./credentials.js";
+import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Secret } from "./secret.js";
 
@@ -54,8 +54,10 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
   readonly #init: RequestInit;
   readonly #timeoutMs: number;
   readonly #crossTabKey: string | false;
-  /** Its own key for request sharing (the client shares calls keyed by this object itself). */
-  readonly #flightKey = {};
+  /** This provider's coordinator with other tabs, made on first use (none where unsupported). */
+  #tabs: CrossTabCredentials | null | undefined;
+  /** Concurrent `getCredentials` calls already share one request: clients need not share theirs. */
+  readonly sharesCalls = true;
 
   constructor(
     url: string | URL,
@@ -86,34 +88,38 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
       throw new TypeError("RemoteCredentials: options.crossTabKey must be a string or false");
     }
     this.#crossTabKey = key;
-    coordinatedProviders.set(this, {
-      refresh: (refused, signal) => this.#get(signal, refused),
-      using: (password) => {
-        if (key !== false) crossTabCredentials()?.using(key, password);
-      },
-    });
   }
 
   /**
    * Fetches fresh credentials; callers that arrive while a request is in
    * flight share it, in this tab and (see `crossTabKey`) in other tabs.
+   * `refused` (set by the client after a refusal) lets a tab reuse newer
+   * credentials another tab fetched instead of asking again.
    */
-  getCredentials(options: { signal?: AbortSignal } = {}): Promise<Endpoint> {
-    return this.#get(options.signal, undefined);
-  }
-
-  #get(signal: AbortSignal | undefined, refused: Secret | undefined): Promise<Endpoint> {
-    const tabs = this.#crossTabKey === false ? undefined : crossTabCredentials();
+  getCredentials(request: CredentialsRequest = {}): Promise<Endpoint> {
+    const tabs = this.#crossTab();
     const key = this.#crossTabKey;
     return shareFlight(
-      this.#flightKey,
+      this,
       (shared) =>
         tabs && key !== false
-          ? tabs.request(key, refused, (s) => this.#request(s), shared)
+          ? tabs.request(key, request.refused, (s) => this.#request(s), shared)
           : this.#request(shared),
-      signal,
+      request.signal,
       () => new CredentialsFetchError("aborted", "the caller stopped waiting."),
     );
+  }
+
+  /** A client of this page uses `password` (see `CredentialsProvider.usingCredentials`). */
+  usingCredentials(password: Secret | undefined): void {
+    const key = this.#crossTabKey;
+    if (key !== false) this.#crossTab()?.using(key, password);
+  }
+
+  #crossTab(): CrossTabCredentials | undefined {
+    if (this.#crossTabKey === false) return undefined;
+    if (this.#tabs === undefined) this.#tabs = crossTabCredentials() ?? null;
+    return this.#tabs ?? undefined;
   }
 
   async #request(signal: AbortSignal): Promise<Endpoint> {

@@ -1,29 +1,20 @@
 /**
- * The subscription registry: filter → QoS → handlers (DESIGN.md behaviour 8).
+ * The subscription registry: filter → QoS → handlers.
  * It remembers what the broker has granted in the current session, so a
  * restore sends only what the broker lacks, in as few SUBSCRIBE packets as
  * the batch size and the broker's Maximum Packet Size allow, and reports
  * every filter the broker refused.
+ *
+ * Longer than 300 lines on purpose: the grant bookkeeping, the batching and
+ * the pending subscribe() promises are one state that changes together.
  */
 
-import type { IPublishPacket } from "mqtt";
 import { HandlerError, SubscriptionRejectedError } from "../errors.js";
-import type { Qos, SessionLink } from "./broker-link.js";
+import type { LiveConnection, Message, Qos } from "./live-connection.js";
 import { isFailureCode, reasonName } from "./reason-codes.js";
 import { compileFilter, hasWildcard } from "./topics.js";
 
-/** A message as handlers receive it. */
-export interface Message {
-  readonly topic: string;
-  /** The raw payload. `new TextDecoder().decode(message.payload)` for text. */
-  readonly payload: Uint8Array;
-  readonly qos: Qos;
-  readonly retain: boolean;
-  /** True when the broker is re-delivering (QoS 1/2). */
-  readonly dup: boolean;
-  /** MQTT 5 properties (user properties, content type, …), when present. */
-  readonly properties?: IPublishPacket["properties"];
-}
+export type { Message } from "./live-connection.js";
 
 export type MessageHandler = (message: Message) => void;
 
@@ -53,7 +44,7 @@ interface FilterEntry {
   /** QoS the broker holds for this filter in the current session, or null. */
   brokerQos: Qos | null;
   /** The link a SUBSCRIBE for this filter is awaiting SUBACK on. */
-  inFlight: SessionLink | null;
+  inFlight: LiveConnection | null;
 }
 
 export interface RestoreOutcome {
@@ -83,7 +74,7 @@ export class SubscriptionRegistry {
   readonly #wildcards = new Set<FilterEntry>();
   /** Filters unsubscribed while offline that a kept session may still hold. */
   readonly #stale = new Set<string>();
-  #link: SessionLink | null = null;
+  #link: LiveConnection | null = null;
   #syncScheduled = false;
 
   constructor(options: RegistryOptions) {
@@ -162,7 +153,7 @@ export class SubscriptionRegistry {
    * kept the session, so only filters it lacks are sent (and filters dropped
    * while offline are unsubscribed); otherwise every tracked filter is.
    */
-  async restore(link: SessionLink, sessionPresent: boolean): Promise<RestoreOutcome> {
+  async restore(link: LiveConnection, sessionPresent: boolean): Promise<RestoreOutcome> {
     if (!sessionPresent) {
       for (const entry of this.#filters.values()) entry.brokerQos = null;
       this.#stale.clear();
@@ -183,7 +174,7 @@ export class SubscriptionRegistry {
   }
 
   /** From `connected` on: new subscriptions go straight to this link. */
-  attach(link: SessionLink): void {
+  attach(link: LiveConnection): void {
     this.#link = link;
     this.#scheduleSync();
   }
@@ -229,7 +220,7 @@ export class SubscriptionRegistry {
 
   /** Sends one SUBSCRIBE; settles its records; returns the refused filters. */
   async #subscribe(
-    link: SessionLink,
+    link: LiveConnection,
     batch: FilterEntry[],
   ): Promise<{ filter: string; reasonCode: number }[]> {
     const requested = batch.map((entry) => ({ filter: entry.filter, qos: maxQos(entry) }));
@@ -321,7 +312,7 @@ export class SubscriptionRegistry {
   }
 
   /** Splits entries into SUBSCRIBE packets by count and, when announced, the broker's packet size. */
-  #batches(entries: FilterEntry[], link: SessionLink): FilterEntry[][] {
+  #batches(entries: FilterEntry[], link: LiveConnection): FilterEntry[][] {
     const maxBytes = (link.maximumPacketSize ?? Number.POSITIVE_INFINITY) - SUBSCRIBE_OVERHEAD;
     const batches: FilterEntry[][] = [];
     let current: FilterEntry[] = [];

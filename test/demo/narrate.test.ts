@@ -17,7 +17,7 @@ import {
 } from "xstate";
 import { type LogLine, type MachineFacts, Narrator } from "../../demo/web/narrate.js";
 import { CONNECTION_FACTS } from "../../demo/web/server.js";
-import { resolveOptions } from "../../src/client/options.js";
+import { machineInput, resolveOptions } from "../../src/client/options.js";
 import { connectionMachine } from "../../src/machines/connection.machine.js";
 import type { RestoreResult } from "../../src/machines/connection.types.js";
 
@@ -53,12 +53,7 @@ describe("the viewer's log", () => {
       },
     });
     const actor = createActor(machine, {
-      input: {
-        endpoints: options.endpoints,
-        retry: options.retry,
-        timing: options.timing,
-        hasCredentialsProvider: true,
-      },
+      input: { ...machineInput(options, { random: Math.random }), hasCredentialsProvider: true },
       inspect,
     }).start();
     actor.send({ type: "USER.CONNECT" });

@@ -13,7 +13,7 @@ import { connectionChart, DELAY_OPTIONS } from "../../scripts/statecharts/connec
 import { generateStatecharts } from "../../scripts/statecharts/generate.js";
 import { overviewChecks, readOverview } from "../../scripts/statecharts/overview.js";
 import { crossings, overlaps } from "../../scripts/statecharts/svg.js";
-import { resolveOptions } from "../../src/client/options.js";
+import { machineInput, resolveOptions } from "../../src/client/options.js";
 import { connectionMachine } from "../../src/machines/connection.machine.js";
 import type { ConnectionContext } from "../../src/machines/connection.types.js";
 
@@ -154,12 +154,7 @@ test("each delay's 'set by' option really sets it", () => {
     }
     const resolved = resolveOptions({ endpoint: { host: "h", port: 1 }, ...patch });
     const context = createActor(connectionMachine, {
-      input: {
-        endpoints: resolved.endpoints,
-        retry: resolved.retry,
-        timing: resolved.timing,
-        hasCredentialsProvider: true,
-      },
+      input: machineInput(resolved, { random: Math.random }),
     }).getSnapshot().context;
     const delay = (connectionMachine.implementations.delays as Record<string, DelayFn>)[name];
     // A backoff delay is drawn when a failure is counted: the policy is what the option sets.

@@ -34,6 +34,7 @@ function input(overrides: Partial<ConnectionInput> = {}): ConnectionInput {
     retry: DEFAULT_RETRY,
     timing: DEFAULT_TIMING,
     hasCredentialsProvider: true,
+    random: Math.random,
     ...overrides,
   };
 }

@@ -40,6 +40,7 @@ const input: ConnectionInput = {
   retry: DEFAULT_RETRY,
   timing: DEFAULT_TIMING,
   hasCredentialsProvider: true,
+  random: Math.random,
 };
 
 /**

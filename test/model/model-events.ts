@@ -86,6 +86,7 @@ export function modelInput(scenario: Scenario): ConnectionInput {
     retry: { baseSeconds: 1, ceilSeconds: 60, jitter: "none", maxRetries: scenario.maxRetries },
     timing: DEFAULT_TIMING,
     hasCredentialsProvider: scenario.provider,
+    random: Math.random,
   };
 }
 

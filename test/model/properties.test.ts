@@ -102,13 +102,27 @@ const inputArb: fc.Arbitrary<ConnectionInput> = fc
     jitter: fc.constantFrom<Jitter>("none", "full", "equal", "decorrelated"),
     maxRetries: fc.constantFrom(Number.POSITIVE_INFINITY, 1, 2, 3),
     provider: fc.boolean(),
+    seed: fc.integer(),
   })
-  .map(({ baseSeconds, extra, jitter, maxRetries, provider }) => ({
+  .map(({ baseSeconds, extra, jitter, maxRetries, provider, seed }) => ({
     endpoints: [modelEndpoint],
     retry: { baseSeconds, ceilSeconds: baseSeconds + extra, jitter, maxRetries },
     timing: DEFAULT_TIMING,
     hasCredentialsProvider: provider,
+    random: seeded(seed),
   }));
+
+/** A small deterministic generator (mulberry32): a failing run replays from fast-check's seed. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 const leaf = (s: AnyMachineSnapshot) => connectionStateOf(s.value);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { PublishRejectedError, QueueOverflowError } from "../../src/errors.js";
-import type { PublishRequest, Qos, SessionLink } from "../../src/services/broker-link.js";
+import type { LiveConnection, PublishRequest, Qos } from "../../src/services/live-connection.js";
 import { Outbox, type OutboxLimits } from "../../src/services/outbox.js";
 
 /** A session link that records publishes and lets the test acknowledge them. */
-class FakeLink implements SessionLink {
+class FakeLink implements LiveConnection {
   readonly protocolVersion = 5;
   readonly maximumPacketSize = undefined;
   receiveMaximum: number | undefined = undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HandlerError, SubscriptionRejectedError } from "../../src/errors.js";
-import type { PublishRequest, Qos, SessionLink } from "../../src/services/broker-link.js";
+import type { LiveConnection, PublishRequest, Qos } from "../../src/services/live-connection.js";
 import {
   type Message,
   type RegistryOptions,
@@ -15,7 +15,7 @@ type Requested = readonly { filter: string; qos: Qos }[];
  * answered by `grant` (one code per filter; the requested QoS by default), at
  * once, or only when the test calls `release()` if `manual` is set.
  */
-class FakeLink implements SessionLink {
+class FakeLink implements LiveConnection {
   readonly subscribes: Requested[] = [];
   readonly unsubscribes: string[][] = [];
   readonly #held: (() => void)[] = [];

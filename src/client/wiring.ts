@@ -1,18 +1,18 @@
 /**
- * One client's services, plugged into the production statechart by name
- * (STYLE.md §1): the broker adapter behind `connectBroker`, the registry
- * behind `restoreSubscriptions`, the credentials provider behind
+ * One client's services, plugged into the production statechart by name:
+ * the broker adapter behind `connectBroker`, the registry behind
+ * `restoreSubscriptions`, the credentials provider behind
  * `refreshCredentials`, the platform watcher behind `watchEnvironment`, and
- * the actions that attach the live connection to the registry and outbox.
- * The machine decides when; this file only says how.
+ * the actions that attach the live connection to the registry and the
+ * outbox. The machine decides when; this file only says how.
  *
  * The machine is provided once, for every client: `provide()` builds a whole
- * new machine (about 50 KB of state nodes), too much to pay per client. Its
- * implementations find their client's session through the actor system,
- * which every actor of one client shares.
+ * new machine (about 50 KB of state nodes), too much to pay per client. Each
+ * client's `ClientServices` travels in the machine's input instead
+ * (`services`), and the machine hands it to every actor it invokes and
+ * every action it runs.
  */
 
-import type { IPublishPacket } from "mqtt";
 import { type Actor, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,
@@ -23,6 +23,7 @@ import {
 } from "../errors.js";
 import { connectionMachine } from "../machines/connection.machine.js";
 import type {
+  ActorInput,
   ConnectBrokerInput,
   ConnectionEvent,
   LinkCommand,
@@ -31,95 +32,107 @@ import type {
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
 import { BrokerLink } from "../services/broker-link.js";
-import { coordinatedProviders, requestCredentials } from "../services/credentials.js";
-import {
-  assertCredentialsFit,
-  mergeEndpoint,
-  type ResolvedEndpoint,
-} from "../services/endpoint.js";
+import { requestCredentials, tellProvider } from "../services/credentials.js";
+import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
 import { watchWith } from "../services/environment.js";
+import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
 import { SecretList } from "../services/redact.js";
-import { type Message, SubscriptionRegistry } from "../services/subscriptions.js";
+import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
-export interface SessionHooks {
+export interface ServiceHooks {
   /** Every message, after the subscription handlers ran. */
   message(message: Message): void;
   /** Errors the services report outside the machine (handler threw, filter refused). */
   error(error: CourierError): void;
-  /** The machine entered `idle` or `failed`: settle what the facade holds (connect() promises). */
-  settle(reason: "closed" | "failed", error: CourierError | null): void;
 }
 
-/** Each running client's session, by its actor system. */
-const sessions = new WeakMap<object, Session>();
-
-function sessionOf(system: object): Session {
-  const session = sessions.get(system);
-  if (!session) throw new Error("no session is bound to this actor system");
-  return session;
+/** The services a machine input or context carries; RealtimeClient always passes them. */
+function servicesOf(holder: { readonly services: unknown }): ClientServices {
+  if (holder.services instanceof ClientServices) return holder.services;
+  throw new Error("no RealtimeClient services in the machine input");
 }
 
 /** The production machine with the services plugged in (shared by every client). */
 export const clientMachine = connectionMachine.provide({
   actors: {
-    watchEnvironment: fromCallback(({ system, sendBack }) =>
-      sessionOf(system).watchEnvironment(sendBack),
+    watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
+      servicesOf(input).watchEnvironment(sendBack),
     ),
-    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(
-      ({ system, input, sendBack, receive }) =>
-        sessionOf(system).openLink(input, sendBack, receive),
+    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
+      servicesOf(input).openLink(input, sendBack, receive),
     ),
-    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(
-      ({ system, input }) => sessionOf(system).restore(input),
+    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
+      servicesOf(input).restore(input),
     ),
     refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
-      ({ system, input, signal }) => sessionOf(system).refresh(input, signal),
+      ({ input, signal }) => servicesOf(input).refresh(input, signal),
     ),
   },
   actions: {
-    attachSession: ({ system }) => sessionOf(system).attach(),
-    detachSession: ({ system }) => sessionOf(system).detach(),
-    rejectPending: ({ system, context }, params) =>
-      sessionOf(system).rejectPending(params.reason, context.error),
+    attachConnection: ({ context }) => servicesOf(context).attach(),
+    detachConnection: ({ context }) => servicesOf(context).detach(),
+    rejectPending: ({ context }, params) =>
+      servicesOf(context).rejectPending(params.reason, context.error),
   },
 });
 
 export type ClientActor = Actor<typeof clientMachine>;
 
-export class Session {
-  readonly registry: SubscriptionRegistry;
-  readonly outbox: Outbox;
+/**
+ * What one client's machine runs on. Its state is private (an inspector
+ * that copies the machine's context sees no field of it).
+ */
+export class ClientServices {
+  readonly #registry: SubscriptionRegistry;
+  readonly #outbox: Outbox;
   /** Every password the client has held, so inspection events can be redacted of them. */
-  readonly secrets = new SecretList();
+  readonly #secrets = new SecretList();
   readonly #options: ResolvedOptions;
-  readonly #hooks: SessionHooks;
+  readonly #hooks: ServiceHooks;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
 
-  constructor(options: ResolvedOptions, hooks: SessionHooks) {
+  constructor(options: ResolvedOptions, hooks: ServiceHooks) {
     this.#options = options;
     this.#hooks = hooks;
-    this.registry = new SubscriptionRegistry({
+    this.#registry = new SubscriptionRegistry({
       batchSize: options.subscribeBatchSize,
       onHandlerError: hooks.error,
       onRejected: hooks.error,
     });
-    this.outbox = new Outbox(options.outbox);
+    this.#outbox = new Outbox(options.outbox);
     for (const endpoint of options.endpoints) this.adopt(endpoint);
+  }
+
+  get registry(): SubscriptionRegistry {
+    return this.#registry;
+  }
+
+  get outbox(): Outbox {
+    return this.#outbox;
+  }
+
+  get secrets(): SecretList {
+    return this.#secrets;
+  }
+
+  /**
+   * `patch` (from `updateEndpoint()`) over `current`, validated; the client
+   * uses its credentials from now on. Throws `InvalidOptionsError`.
+   */
+  update(current: ResolvedEndpoint, patch: unknown): ResolvedEndpoint {
+    const next = patchEndpoint(current, patch, this.#options.protocolVersion, "endpoint");
+    this.adopt(next);
+    return next;
   }
 
   /** The client uses `endpoint`'s credentials from now on (at start, or after `updateEndpoint()`). */
   adopt(endpoint: ResolvedEndpoint): void {
-    this.secrets.add(endpoint.password);
+    this.#secrets.add(endpoint.password);
     const provider = this.#options.onAuthFailure;
-    if (provider) coordinatedProviders.get(provider)?.using(endpoint.password);
-  }
-
-  /** Serves `actor`'s machine implementations; call before `actor.start()`. */
-  bind(actor: ClientActor): void {
-    sessions.set(actor.system, this);
+    if (provider) tellProvider(provider, endpoint.password);
   }
 
   watchEnvironment(sendBack: (event: ConnectionEvent) => void): (() => void) | undefined {
@@ -131,13 +144,13 @@ export class Session {
   attach(): void {
     const link = this.#link;
     if (!link) return;
-    this.registry.attach(link);
-    this.outbox.attach(link);
+    this.#registry.attach(link);
+    this.#outbox.attach(link);
   }
 
   detach(): void {
-    this.registry.detach();
-    this.outbox.detach();
+    this.#registry.detach();
+    this.#outbox.detach();
   }
 
   openLink(
@@ -154,7 +167,10 @@ export class Session {
       serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
       closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
       pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (topic, payload, packet) => this.#onMessage(topic, payload, packet),
+      message: (message) => {
+        this.#registry.dispatch(message);
+        this.#hooks.message(message);
+      },
     });
     receive((command) => {
       if (command.type === "LINK.END") link.end(command.force);
@@ -172,49 +188,39 @@ export class Session {
     if (!link) {
       throw new ConnectionLostError("closed before subscriptions were restored");
     }
-    const outcome = await this.registry.restore(link, input.sessionPresent);
+    const outcome = await this.#registry.restore(link, input.sessionPresent);
     return { ...outcome, sessionPresent: input.sessionPresent };
   }
 
   async refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
     const handler = this.#options.onAuthFailure;
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
-    const patch = await requestCredentials(
-      handler,
-      { signal, retry: input.retry },
-      input.endpoint.password,
-    );
+    const refused = input.endpoint.password;
+    const patch = await requestCredentials(handler, {
+      signal,
+      retry: input.retry,
+      ...(refused ? { refused } : {}),
+    });
     // Known before it is validated: a malformed answer must not leak it either.
     const password = (patch as { password?: unknown } | null)?.password;
-    if (typeof password === "string") this.secrets.add(password);
+    if (typeof password === "string") this.#secrets.add(password);
     try {
-      const next = mergeEndpoint(input.endpoint, patch, "onAuthFailure() result");
-      assertCredentialsFit(next, this.#options.protocolVersion, "onAuthFailure() result");
-      return next;
+      return patchEndpoint(
+        input.endpoint,
+        patch,
+        this.#options.protocolVersion,
+        "onAuthFailure() result",
+      );
     } catch (error) {
       throw new AuthRefreshError("invalid", (error as Error).message);
     }
   }
 
-  #onMessage(topic: string, payload: Uint8Array, packet: IPublishPacket): void {
-    const message: Message = {
-      topic,
-      payload,
-      qos: packet.qos,
-      retain: packet.retain,
-      dup: packet.dup,
-      ...(packet.properties ? { properties: packet.properties } : {}),
-    };
-    this.registry.dispatch(message);
-    this.#hooks.message(message);
-  }
-
-  /** Settles every pending promise when the machine enters `idle` or `failed`. */
+  /** Settles every pending publish and subscribe when the machine enters `idle` or `failed`. */
   rejectPending(reason: "closed" | "failed", error: CourierError | null): void {
-    this.#hooks.settle(reason, error);
     const failed = (what: string) =>
       reason === "closed" ? new ClientClosedError(what) : new ClientFailedError(what, error);
-    this.outbox.rejectAll(failed("publish()"));
-    this.registry.rejectPending(failed("subscribe()"));
+    this.#outbox.rejectAll(failed("publish()"));
+    this.#registry.rejectPending(failed("subscribe()"));
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * Reading one option by its path: a value of the expected kind, or its
+ * default from the table of option defaults when left out; anything else
+ * throws `InvalidOptionsError` naming the option.
+ */
+
+import { defaultOf, type OptionPath } from "../defaults.js";
+import { InvalidOptionsError } from "../errors.js";
+
+type Valued<T> = {
+  [K in OptionPath]: ReturnType<typeof defaultOf<K>> extends T ? K : never;
+}[OptionPath];
+
+export function seconds(
+  value: unknown,
+  path: Valued<number>,
+  allowZero = false,
+  fallback: number = defaultOf(path),
+): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== "number" ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new InvalidOptionsError(
+      path,
+      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+export function count(value: unknown, path: Valued<number>, allowInfinity = false): number {
+  if (value === undefined) return defaultOf(path);
+  const ok =
+    typeof value === "number" &&
+    value >= 1 &&
+    (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
+  if (!ok) throw new InvalidOptionsError(path, `expected a positive integer, got ${String(value)}`);
+  return value;
+}
+
+export function oneOf<T extends string>(value: unknown, allowed: readonly T[], path: Valued<T>): T {
+  if (value === undefined) return defaultOf(path) as unknown as T;
+  if (!allowed.includes(value as T)) {
+    throw new InvalidOptionsError(
+      path,
+      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
+    );
+  }
+  return value as T;
+}
+
+export function objectOrEmpty(value: unknown, field: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidOptionsError(field, "expected an object");
+  }
+  return value as Record<string, unknown>;
+}

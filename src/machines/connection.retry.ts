@@ -1,0 +1,69 @@
+/**
+ * Retry accounting: the two failure counters and the backoff drawn when a
+ * failure is counted. Pure reducers (context and event in, the context
+ * fields to change out); the randomness is the context's `random`, from the
+ * machine's input. The chart's `count*` actions are these.
+ */
+
+import { backoffDelay } from "../services/backoff.js";
+import {
+  authFailureError,
+  type FailureEvent,
+  failureError,
+  refreshError,
+  refusalOf,
+} from "./connection.errors.js";
+import type { ConnectionContext, TimeoutParams } from "./connection.types.js";
+
+type Counted = Pick<ConnectionContext, "retryDelayMs" | "error"> &
+  Partial<Pick<ConnectionContext, "networkFailures" | "authFailures">>;
+
+/** A retry of a busy broker waits as if it were two attempts later (4× longer, capped). */
+const BUSY_PENALTY = 2;
+
+/** The backoff before retry `attempt`, drawn now (`decorrelated` reads the previous one). */
+function drawDelay(context: ConnectionContext, attempt: number): number {
+  return backoffDelay(attempt, context.retry, context.random, context.retryDelayMs);
+}
+
+/** A network/broker failure: backoff n for failure n, longer for a busy broker. */
+export function countNetworkFailure(
+  context: ConnectionContext,
+  event: FailureEvent,
+  params?: TimeoutParams,
+): Counted {
+  const networkFailures = context.networkFailures + 1;
+  const penalty = refusalOf(event)?.category === "busy" ? BUSY_PENALTY : 0;
+  return {
+    networkFailures,
+    retryDelayMs: drawDelay(context, networkFailures + penalty),
+    error: failureError(event, params),
+  };
+}
+
+/** The broker refused the credentials: the first refusal refreshes at once, later ones back off. */
+export function countAuthFailure(context: ConnectionContext, event: FailureEvent): Counted {
+  const authFailures = context.authFailures + 1;
+  return {
+    authFailures,
+    retryDelayMs: authFailures > 1 ? drawDelay(context, authFailures - 1) : 0,
+    error: authFailureError(context, event),
+  };
+}
+
+/** onAuthFailure rejected or timed out: auth retry n waits backoff n. */
+export function countRefreshFailure(
+  context: ConnectionContext,
+  event: FailureEvent,
+  params?: TimeoutParams,
+): Counted {
+  const authFailures = context.authFailures + 1;
+  return {
+    authFailures,
+    retryDelayMs: drawDelay(context, authFailures - 1),
+    error: refreshError(context, event, params),
+  };
+}
+
+/** A stable connection (or a new `connect()`) starts both counters again. */
+export const RESET_RETRIES = { networkFailures: 0, authFailures: 0, retryDelayMs: 0 } as const;

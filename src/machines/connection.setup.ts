@@ -1,0 +1,204 @@
+/**
+ * The connection machine's `setup()`: its types and every action, guard,
+ * delay and actor placeholder, by name (the chart, `connection.machine.ts`,
+ * refers to nothing else). The actors are placeholders: `RealtimeClient`
+ * provides the ones that touch the socket, a test provides its own.
+ */
+
+import { assign, emit, fromCallback, fromPromise, type SetupReturn, sendTo, setup } from "xstate";
+import { ClientFailedError } from "../errors.js";
+import {
+  followServerReference,
+  type ResolvedEndpoint,
+  withCurrentEndpoint,
+} from "../services/endpoint.js";
+import {
+  type FailureEvent,
+  fatalRefusalError,
+  refusalOf,
+  retriesExhaustedError,
+} from "./connection.errors.js";
+import {
+  countAuthFailure,
+  countNetworkFailure,
+  countRefreshFailure,
+  RESET_RETRIES,
+} from "./connection.retry.js";
+import { currentEndpoint } from "./connection.selectors.js";
+import type {
+  ActorInput,
+  ConnectBrokerInput,
+  ConnectionActionName,
+  ConnectionActorName,
+  ConnectionContext,
+  ConnectionDelayName,
+  ConnectionEmitted,
+  ConnectionEvent,
+  ConnectionGuardName,
+  ConnectionInput,
+  LinkCommand,
+  RefreshCredentialsInput,
+  RestoreResult,
+  RestoreSubscriptionsInput,
+  TimeoutParams,
+} from "./connection.types.js";
+
+/** Placeholder for an actor the facade (or a test) must provide. */
+function required(name: string): never {
+  throw new Error(`connectionMachine: provide the "${name}" actor (machine.provide).`);
+}
+
+export const connectionSetup = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    input: {} as ConnectionInput,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: {
+    /** Reports the platform's network and page-visibility changes (a no-op outside browsers). */
+    watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(() => {}),
+    /** Opens one connection and owns its socket until the `link` state is left. */
+    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(() => required("connectBroker")),
+    /** Re-subscribes every tracked filter in as few SUBSCRIBE packets as the broker allows. */
+    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(async () =>
+      required("restoreSubscriptions"),
+    ),
+    /** Calls onAuthFailure (deduplicated) and merges its endpoint over the current one. */
+    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(async () =>
+      required("refreshCredentials"),
+    ),
+  },
+  actions: {
+    setEndpoint: assign({
+      endpoints: ({ context, event }) =>
+        event.type === "USER.UPDATE_ENDPOINT"
+          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, event.endpoint)
+          : context.endpoints,
+    }),
+    setRefreshedEndpoint: assign({
+      endpoints: ({ context }, params: { endpoint: ResolvedEndpoint }) =>
+        withCurrentEndpoint(context.endpoints, context.endpointIndex, params.endpoint),
+    }),
+    /** Failover: the next connection tries the next endpoint of the list (README "Failover"). */
+    rotateEndpoint: assign({
+      endpointIndex: ({ context }) => (context.endpointIndex + 1) % context.endpoints.length,
+    }),
+    /** MQTT 5 "use another server" / "server moved": the next connection goes where the broker said. */
+    followServerReference: assign({
+      endpoints: ({ context, event }) => {
+        const reference = refusalOf(event)?.serverReference;
+        const next = reference && followServerReference(currentEndpoint(context), reference);
+        return next
+          ? withCurrentEndpoint(context.endpoints, context.endpointIndex, next)
+          : context.endpoints;
+      },
+    }),
+    countNetworkFailure: assign(({ context, event }, params: TimeoutParams | undefined) =>
+      countNetworkFailure(context, event as FailureEvent, params),
+    ),
+    countAuthFailure: assign(({ context, event }) => countAuthFailure(context, event)),
+    countRefreshFailure: assign(({ context, event }, params: TimeoutParams | undefined) =>
+      countRefreshFailure(context, event as FailureEvent, params),
+    ),
+    resetRetries: assign(RESET_RETRIES),
+    setRefusalError: assign({ error: ({ event }) => fatalRefusalError(event) }),
+    setRetriesExhausted: assign({
+      error: ({ context, event }, params: TimeoutParams | undefined) =>
+        retriesExhaustedError(context, event as FailureEvent, params),
+    }),
+    clearError: assign({ error: null }),
+    /** The page's step 2: no half-open socket, no reconnect with the stale password. */
+    forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
+    /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
+    closeConnection: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
+    /** The page is visible again: is the connection still alive? (MQTT PINGREQ.) */
+    pingBroker: sendTo("link", { type: "LINK.PING" } satisfies LinkCommand),
+    /** Provided by the facade: route publishes and subscribes to the live connection. */
+    attachConnection: () => {},
+    /** Provided by the facade: queue publishes again until the next `connected`. */
+    detachConnection: () => {},
+    /** Provided by the facade: settle every pending promise (connect, publish, subscribe). */
+    rejectPending: (_, _params: { reason: "closed" | "failed" }) => {},
+    notifyRestored: emit((_, params: { result: RestoreResult }) => ({
+      type: "notify.restored" as const,
+      result: params.result,
+    })),
+    notifyError: emit(({ context }) => ({
+      type: "notify.error" as const,
+      error: context.error ?? new ClientFailedError("The connection", null),
+    })),
+  },
+  guards: {
+    isAuthRefusal: ({ event }) => refusalOf(event)?.category === "auth",
+    isFatalRefusal: ({ event }) => refusalOf(event)?.category === "fatal",
+    isFirstAuthFailure: ({ context }) => context.authFailures <= 1,
+    hasCredentialsProvider: ({ context }) => context.hasCredentialsProvider,
+    hasServerReference: ({ context, event }) => {
+      const reference = refusalOf(event)?.serverReference;
+      return (
+        reference !== undefined &&
+        followServerReference(currentEndpoint(context), reference) !== undefined
+      );
+    },
+    /** The next network retry would be number `networkFailures + 1`. */
+    isOutOfNetworkRetries: ({ context }) => context.networkFailures >= context.retry.maxRetries,
+    /** The next auth retry would be number `authFailures` (the first refresh is not a retry). */
+    isOutOfAuthRetries: ({ context }) => context.authFailures > context.retry.maxRetries,
+  },
+  delays: {
+    CONNECT_TIMEOUT: ({ context }) => context.timing.connectTimeoutMs,
+    RESTORE_TIMEOUT: ({ context }) => context.timing.restoreTimeoutMs,
+    REFRESH_TIMEOUT: ({ context }) => context.timing.refreshTimeoutMs,
+    REFRESH_WAIT: ({ context }) => context.timing.refreshWaitMs,
+    CLOSE_TIMEOUT: ({ context }) => context.timing.closeTimeoutMs,
+    RETRY_DELAY: ({ context }) => context.retryDelayMs,
+    AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
+    STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
+    PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
+  },
+});
+
+/** The names `setup()` declares, by kind. */
+type Declared<S> =
+  S extends SetupReturn<
+    // biome-ignore lint/suspicious/noExplicitAny: only the name maps are read.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    infer Actors,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    infer Actions,
+    infer Guards,
+    infer Delays,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any,
+    // biome-ignore lint/suspicious/noExplicitAny: as above.
+    any
+  >
+    ? { actors: keyof Actors; actions: keyof Actions; guards: keyof Guards; delays: Delays }
+    : never;
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/** Fails to compile when `setup()` and the name tables of `connection.types.ts` disagree. */
+({
+  actors: true,
+  actions: true,
+  guards: true,
+  delays: true,
+}) satisfies {
+  actors: Same<Declared<typeof connectionSetup>["actors"], ConnectionActorName>;
+  actions: Same<Declared<typeof connectionSetup>["actions"], ConnectionActionName>;
+  guards: Same<Declared<typeof connectionSetup>["guards"], ConnectionGuardName>;
+  delays: Same<Declared<typeof connectionSetup>["delays"], ConnectionDelayName>;
+};

@@ -3,6 +3,8 @@
  * Node.js that stays connected when credentials expire.
  */
 
+export type { AbortOptions, EventValue, OnceOptions } from "./client/abort.js";
+export type { MessageStream, MessagesOptions } from "./client/message-stream.js";
 export type {
   OfflineQueueOptions,
   RealtimeClientOptions,

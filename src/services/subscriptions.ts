@@ -204,6 +204,24 @@ export class SubscriptionRegistry {
     }
   }
 
+  /**
+   * Takes back the `add()` of `handler` that is still waiting for the broker:
+   * its promise rejects with `error`, the handler is forgotten, and the filter
+   * is unsubscribed at the broker if nothing else holds it (a SUBSCRIBE in
+   * flight is taken back once its SUBACK arrives).
+   */
+  withdraw(handler: MessageHandler, error: Error): void {
+    for (const entry of this.#filters.values()) {
+      for (const record of entry.records) {
+        if (record.handler !== handler || !record.pending) continue;
+        record.pending.reject(error);
+        record.pending = null;
+        void this.#remove(record);
+        return;
+      }
+    }
+  }
+
   #needsSubscribe(entry: FilterEntry): boolean {
     return entry.records.size > 0 && (entry.brokerQos === null || entry.brokerQos < maxQos(entry));
   }

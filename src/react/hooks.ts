@@ -6,13 +6,7 @@
  * broker, which ends when the last of them unmounts or is disabled.
  */
 
-import type {
-  ConnectionState,
-  Message,
-  PublishOptions,
-  Qos,
-  RealtimeClient,
-} from "@armaanjain/courier-web-sdk";
+import type { ConnectionState, Message, PublishOptions, Qos } from "@armaanjain/courier-web-sdk";
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useClientStore } from "./provider.js";
 import { INACTIVE, type SubscriptionState, topicKey } from "./store.js";

@@ -21,6 +21,7 @@ export type CourierErrorCode =
   | "ABORTED"
   | "MESSAGE_OVERFLOW";
 
+/** The base class of every error the SDK produces; `code` is stable, for `switch`es. */
 export class CourierError extends Error {
   readonly code: CourierErrorCode;
 
@@ -88,6 +89,7 @@ export class ConnectionLostError extends CourierError {
   }
 }
 
+/** Why a credential refresh failed: the provider rejected, timed out, or answered something unusable. */
 export type AuthRefreshFailure = "rejected" | "timeout" | "invalid";
 
 /** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
@@ -100,6 +102,7 @@ export class AuthRefreshError extends CourierError {
   }
 }
 
+/** Why `RemoteCredentials` failed: network, HTTP status, JSON, timeout, the mapper, or aborted. */
 export type CredentialsFetchFailure =
   | "network"
   | "http"

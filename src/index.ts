@@ -20,7 +20,7 @@ export {
 } from "./client/realtime-client.js";
 export * from "./errors.js";
 export type { ConnectionState, RestoreResult } from "./machines/connection.types.js";
-export { type BackoffPolicy, backoffDelay, type Jitter } from "./services/backoff.js";
+export { type BackoffPolicy, backoffDelay, type Jitter, type Random } from "./services/backoff.js";
 export type { MqttOptions, Qos } from "./services/broker-link.js";
 export type {
   AuthFailureContext,

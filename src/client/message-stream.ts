@@ -117,6 +117,7 @@ export class MessageStream implements AsyncIterableIterator<Message, undefined> 
     return this.#buffer.length;
   }
 
+  /** The iterator itself: `for await (const message of stream)`. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -51,6 +51,7 @@ export interface SubscribeOptions extends AbortOptions {
   qos?: Qos;
 }
 
+/** What a `stateChange` listener receives. */
 export interface StateChange {
   readonly state: ConnectionState;
   readonly previous: ConnectionState;
@@ -62,6 +63,7 @@ export interface StateChange {
   readonly error?: CourierError;
 }
 
+/** The events of `client.on()` / `client.once()` and what their listeners receive. */
 export interface ClientEvents {
   /** Every transition between states (`client.state`). */
   stateChange: (change: StateChange) => void;
@@ -86,6 +88,7 @@ function qosOf(value: unknown, field: string): Qos {
   return value;
 }
 
+/** A realtime MQTT client that stays connected when credentials expire (see the README). */
 export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();

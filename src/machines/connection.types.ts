@@ -47,6 +47,7 @@ export type LinkState =
   | "authFailed"
   | "closing";
 
+/** Every `ConnectionState`, in the order the diagrams list them. */
 export const CONNECTION_STATES: readonly ConnectionState[] = [
   "idle",
   "connecting",
@@ -80,6 +81,7 @@ export interface ConnectionTiming {
   readonly probeTimeoutMs: number;
 }
 
+/** The backoff policy plus the retry limits the machine applies (`retryBackoff`, resolved). */
 export interface RetryPolicy extends BackoffPolicy {
   /** Consecutive failed attempts (per counter) before giving up; `Infinity` never gives up. */
   readonly maxRetries: number;
@@ -104,6 +106,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
   maxRetries: Number.POSITIVE_INFINITY,
 };
 
+/** What the machine remembers: endpoints, retry counters, timings, the latest error. */
 export interface ConnectionContext {
   /** Where to connect, in failover order (one entry unless `endpoint` was given as a list). */
   readonly endpoints: readonly ResolvedEndpoint[];
@@ -122,6 +125,7 @@ export interface ConnectionContext {
   readonly error: CourierError | null;
 }
 
+/** What the machine starts from (`createActor(connectionMachine, { input })`). */
 export interface ConnectionInput {
   readonly endpoints: readonly ResolvedEndpoint[];
   readonly retry: RetryPolicy;
@@ -154,6 +158,7 @@ export type ConnectionEvent =
   /** The page became visible again (its timers may have been throttled while hidden). */
   | { type: "PAGE.VISIBLE" };
 
+/** The `type` of every `ConnectionEvent`. */
 export type ConnectionEventType = ConnectionEvent["type"];
 
 /** What the machine tells the outside world through `emit` (the facade forwards these). */
@@ -173,15 +178,18 @@ export interface RestoreResult {
   readonly sessionPresent: boolean;
 }
 
+/** Input of the `connectBroker` actor: the endpoint to open and its CONNACK timeout. */
 export interface ConnectBrokerInput {
   readonly endpoint: ResolvedEndpoint;
   readonly connectTimeoutMs: number;
 }
 
+/** Input of the `restoreSubscriptions` actor. */
 export interface RestoreSubscriptionsInput {
   readonly sessionPresent: boolean;
 }
 
+/** Input of the `refreshCredentials` actor: the refused endpoint and the retry count. */
 export interface RefreshCredentialsInput {
   readonly endpoint: ResolvedEndpoint;
   /** 0 for the first refresh after a rejection, then 1, 2, … */
@@ -191,6 +199,7 @@ export interface RefreshCredentialsInput {
 /** Sent to the `connectBroker` actor. */
 export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
 
+/** The names of the machine's actions (`connectionMachine.provide({ actions })`). */
 export type ConnectionActionName =
   | "setEndpoint"
   | "setRefreshedEndpoint"
@@ -213,6 +222,7 @@ export type ConnectionActionName =
   | "notifyRestored"
   | "notifyError";
 
+/** The names of the machine's guards. */
 export type ConnectionGuardName =
   | "isAuthRefusal"
   | "isFatalRefusal"
@@ -222,6 +232,7 @@ export type ConnectionGuardName =
   | "isOutOfNetworkRetries"
   | "isOutOfAuthRetries";
 
+/** The names of the machine's delays (`setup({ delays })`). */
 export type ConnectionDelayName =
   | "CONNECT_TIMEOUT"
   | "RESTORE_TIMEOUT"
@@ -233,6 +244,7 @@ export type ConnectionDelayName =
   | "STABLE_CONNECTION"
   | "PROBE_TIMEOUT";
 
+/** The names of the machine's invoked actors (`connectionMachine.provide({ actors })`). */
 export type ConnectionActorName =
   | "connectBroker"
   | "restoreSubscriptions"

@@ -5,6 +5,7 @@
 
 export type Jitter = "none" | "full" | "equal" | "decorrelated";
 
+/** How retries back off: `min(ceilSeconds, baseSeconds·2^(n-1))`, with optional jitter. */
 export interface BackoffPolicy {
   /** Delay before the first retry, in seconds. */
   readonly baseSeconds: number;

@@ -45,6 +45,7 @@ export type MqttOptions = Omit<
   | "queueQoSZero"
 >;
 
+/** MQTT quality of service: 0 at most once, 1 at least once, 2 exactly once. */
 export type Qos = 0 | 1 | 2;
 
 export interface LinkListener {

@@ -12,6 +12,7 @@ import type { Secret } from "./secret.js";
 
 /** Anything that can produce fresh credentials. `RemoteCredentials` is one. */
 export interface CredentialsProvider {
+  /** Resolves with fresh credentials; gives up when `signal` aborts. */
   getCredentials(options?: { signal?: AbortSignal }): Promise<Endpoint>;
 }
 

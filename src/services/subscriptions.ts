@@ -25,6 +25,7 @@ export interface Message {
   readonly properties?: IPublishPacket["properties"];
 }
 
+/** Called with every message that matches the subscription's filter. */
 export type MessageHandler = (message: Message) => void;
 
 /** A handle on one `subscribe()` call. */

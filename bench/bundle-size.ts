@@ -26,9 +26,13 @@ export const OWN_TARGET_BYTES = 6_000;
  * guard in the adapter. The 6 KB target is out of reach without dropping
  * behaviour: with every string literal emptied, the minified code alone
  * still gzips to 9.1 KB (docs/benchmarks.md).
+ * Then 16,710: +1.6 KB for the interfaces JavaScript users expect — async
+ * iteration over messages with its bounded buffer (client/message-stream.ts),
+ * AbortSignal on connect/subscribe/publish and once() (client/abort.ts), and
+ * their two errors. (The React bindings are a separate entry and add nothing.)
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 15_400;
+export const OWN_BUDGET_BYTES = 16_900;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -97,13 +97,18 @@ function mtime(path: string): number | undefined {
  * StrictMode double-mounts, as in `vite dev`), resolving the package through
  * `exports` to the built `dist/` files.
  */
-export async function buildReactExample(outDir: string): Promise<void> {
+export function buildReactExample(outDir: string): Promise<void> {
+  return buildReactApp(`${ROOT}examples/react`, outDir);
+}
+
+/** Builds the React app whose `index.html` is in `root` (see `buildReactExample`). */
+export async function buildReactApp(root: string, outDir: string): Promise<void> {
   const { build } = await import("vite");
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = "development";
   try {
     await build({
-      root: `${ROOT}examples/react`,
+      root,
       configFile: false,
       logLevel: "silent",
       mode: "development",

@@ -87,7 +87,8 @@ export interface MessagesState extends SubscriptionState {
  * subscription's status. Starts empty, and again when `filter` changes.
  */
 export function useMessages(filter: string, options: UseMessagesOptions = {}): MessagesState {
-  const { limit = 100, ...subscription } = options;
+  const { limit: wanted = 100, ...subscription } = options;
+  const limit = Math.max(1, Math.floor(wanted));
   const [received, setReceived] = useState<{ filter: string; list: readonly Message[] }>(() => ({
     filter,
     list: [],

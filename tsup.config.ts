@@ -1,12 +1,13 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", machine: "src/machine.ts" },
+  entry: { index: "src/index.ts", machine: "src/machine.ts", react: "src/react/index.ts" },
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,
   clean: true,
   target: "es2022",
   platform: "neutral",
-  external: ["mqtt", "xstate"],
+  // The React entry imports the main one by name, so an app gets one copy of the client.
+  external: ["mqtt", "xstate", "react", "@armaanjain/courier-web-sdk"],
 });

@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@armaanjain\/courier-web-sdk\/machine$/, replacement: src("machine.ts") },
+      { find: /^@armaanjain\/courier-web-sdk\/react$/, replacement: src("react/index.ts") },
       { find: /^@armaanjain\/courier-web-sdk$/, replacement: src("index.ts") },
     ],
   },

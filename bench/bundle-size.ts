@@ -35,9 +35,13 @@ export const OWN_TARGET_BYTES = 6_000;
  * and retry accounting as named functions beside the chart, the timeouts
  * naming themselves through action params, and the typed provider
  * interface that replaced the hidden registry.
+ * Then +1.6 KB for the interfaces JavaScript users expect — async
+ * iteration over messages with its bounded buffer (client/message-stream.ts),
+ * AbortSignal on connect/subscribe/publish and once() (client/abort.ts), and
+ * their two errors. (The React bindings are a separate entry and add nothing.)
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 15_900;
+export const OWN_BUDGET_BYTES = 17_500;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

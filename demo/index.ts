@@ -6,7 +6,7 @@
  */
 
 import { parseFlags, USAGE, UsageError } from "./cli/flags.js";
-import { useColour } from "./render/colour.js";
+import { wantsColour } from "./render/colour.js";
 import { jsonLines } from "./render/json.js";
 import { TerminalRenderer } from "./render/terminal.js";
 import type { DemoEvent } from "./scenario/events.js";
@@ -36,7 +36,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const terminal = command.json
     ? undefined
     : new TerminalRenderer(out, {
-        colour: useColour({ isTTY: out.isTTY === true, env: process.env }),
+        colour: wantsColour({ isTTY: out.isTTY === true, env: process.env }),
         live: out.isTTY === true,
         columns: () => out.columns ?? 80,
       });

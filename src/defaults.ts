@@ -13,6 +13,7 @@ import type {
 } from "./machines/connection.types.js";
 import type { Jitter } from "./services/backoff.js";
 
+/** One option of the defaults table: its default value and unit, and the machine delays it sets. */
 export interface OptionDefault<T> {
   readonly value: T;
   /** `s` (seconds), `count`, `bytes`, or `mode` for a named choice. */
@@ -51,6 +52,7 @@ export const OPTION_DEFAULTS = {
   subscribeBatchSize: option(100, "count"),
 } as const;
 
+/** The dotted path of an option in `RealtimeClientOptions`, e.g. `"timeouts.connectSeconds"`. */
 export type OptionPath = keyof typeof OPTION_DEFAULTS;
 
 /** The default of one option. */

@@ -17,8 +17,11 @@ export type CourierErrorCode =
   | "CLIENT_FAILED"
   | "SUBSCRIPTION_REJECTED"
   | "PUBLISH_REJECTED"
-  | "HANDLER_FAILED";
+  | "HANDLER_FAILED"
+  | "ABORTED"
+  | "MESSAGE_OVERFLOW";
 
+/** The base class of every error the SDK produces; `code` is stable, for `switch`es. */
 export class CourierError extends Error {
   readonly code: CourierErrorCode;
 
@@ -93,6 +96,7 @@ export class ConnectionLostError extends CourierError {
   }
 }
 
+/** Why a credential refresh failed: the provider rejected, timed out, or answered something unusable. */
 export type AuthRefreshFailure = "rejected" | "timeout" | "invalid";
 
 /** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
@@ -105,6 +109,7 @@ export class AuthRefreshError extends CourierError {
   }
 }
 
+/** Why `RemoteCredentials` failed: network, HTTP status, JSON, timeout, the mapper, or aborted. */
 export type CredentialsFetchFailure =
   | "network"
   | "http"
@@ -214,5 +219,49 @@ export class HandlerError extends CourierError {
   constructor(filter: string, cause: unknown) {
     super("HANDLER_FAILED", `A handler for "${filter}" threw.`, { cause });
     this.filter = filter;
+  }
+}
+
+/**
+ * The `AbortSignal` passed to the call aborted before it settled. Its `name`
+ * is `"AbortError"`, as the platform's own aborted calls (`fetch`) have;
+ * `cause` is the signal's `reason`. The aborted call left nothing behind: no
+ * queued publish, no pending subscription, no connection attempt.
+ */
+export class AbortError extends CourierError {
+  constructor(what: string, reason: unknown) {
+    super("ABORTED", `${what} aborted by its AbortSignal.`, { cause: reason });
+  }
+}
+
+/** What a `messages()` iteration does when its buffer is full: see `MessagesOptions.overflow`. */
+export type OverflowPolicy = "dropOldest" | "dropNewest" | "error";
+
+/**
+ * Messages for a `messages()` iteration arrived faster than the loop read
+ * them and its buffer was full. With `overflow: "error"` the iteration throws
+ * it; with `"dropOldest"`/`"dropNewest"` it is reported as an `error` event,
+ * once per run of drops, and the iterator's `dropped` counts every message lost.
+ */
+export class MessageOverflowError extends CourierError {
+  readonly filter: string;
+  readonly bufferSize: number;
+  readonly policy: OverflowPolicy;
+  /** Messages dropped by this iteration so far (0 with `overflow: "error"`). */
+  readonly dropped: number;
+
+  constructor(filter: string, bufferSize: number, policy: OverflowPolicy, dropped: number) {
+    const outcome =
+      policy === "error"
+        ? "the iteration ended"
+        : `${policy === "dropOldest" ? "the oldest" : "the newest"} message was dropped (${dropped} so far)`;
+    super(
+      "MESSAGE_OVERFLOW",
+      `Messages for "${filter}" arrived faster than they were read: ${bufferSize} were buffered and ${outcome}. Raise bufferSize or read faster.`,
+    );
+    this.filter = filter;
+    this.bufferSize = bufferSize;
+    this.policy = policy;
+    this.dropped = dropped;
   }
 }

@@ -3,6 +3,8 @@
  * Node.js that stays connected when credentials expire.
  */
 
+export type { AbortOptions, EventValue, OnceOptions } from "./client/abort.js";
+export type { MessageStream, MessagesOptions } from "./client/message-stream.js";
 export type {
   OfflineQueueOptions,
   RealtimeClientOptions,
@@ -18,8 +20,18 @@ export {
 } from "./client/realtime-client.js";
 export { OPTION_DEFAULTS, type OptionDefault, type OptionPath } from "./defaults.js";
 export * from "./errors.js";
-export type { ConnectionState, RestoreResult } from "./machines/connection.types.js";
-export { type BackoffPolicy, backoffDelay, type Jitter } from "./services/backoff.js";
+export {
+  CONNECTION_STATES,
+  type ConnectionState,
+  type RestoreResult,
+} from "./machines/connection.types.js";
+export {
+  type BackoffPolicy,
+  backoffDelay,
+  JITTERS,
+  type Jitter,
+  type Random,
+} from "./services/backoff.js";
 export type { MqttOptions } from "./services/broker-link.js";
 export type {
   AuthFailureContext,

@@ -10,6 +10,12 @@
 export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
 export { connectionStateOf } from "./machines/connection.selectors.js";
 export {
+  type ActorInput,
+  CONNECTION_ACTIONS,
+  CONNECTION_ACTORS,
+  CONNECTION_DELAYS,
+  CONNECTION_GUARDS,
+  CONNECTION_STATES,
   type ConnectBrokerInput,
   type ConnectionActionName,
   type ConnectionActorName,
@@ -21,6 +27,7 @@ export {
   type ConnectionGuardName,
   type ConnectionInput,
   type ConnectionState,
+  type ConnectionTimeout,
   type ConnectionTiming,
   DEFAULT_RETRY,
   DEFAULT_TIMING,
@@ -29,8 +36,9 @@ export {
   type RestoreResult,
   type RestoreSubscriptionsInput,
   type RetryPolicy,
+  type TimeoutParams,
 } from "./machines/connection.types.js";
-export type { BackoffPolicy, Jitter, Random } from "./services/backoff.js";
+export { type BackoffPolicy, JITTERS, type Jitter, type Random } from "./services/backoff.js";
 export type { ResolvedEndpoint, Scheme } from "./services/endpoint.js";
 export type { Refusal, RefusalCategory } from "./services/reason-codes.js";
 export { classifyConnack, classifyDisconnect } from "./services/reason-codes.js";

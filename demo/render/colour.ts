@@ -9,7 +9,7 @@ export interface ColourEnv {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-export function useColour({ isTTY, env }: ColourEnv): boolean {
+export function wantsColour({ isTTY, env }: ColourEnv): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== "") return false;
   if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "0") return true;
   return isTTY && env.TERM !== "dumb";

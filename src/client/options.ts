@@ -26,6 +26,7 @@ import { browserEnvironment, type EnvironmentWatcher } from "../services/environ
 import type { OutboxLimits } from "../services/outbox.js";
 import { count, objectOrEmpty, oneOf, seconds } from "./validate.js";
 
+/** `retryBackoff`: how network and auth retries back off, and when to give up. */
 export interface RetryBackoffOptions {
   /** Delay before the first retry, in seconds. @default 1 */
   baseSeconds?: number;
@@ -43,6 +44,7 @@ export interface RetryBackoffOptions {
   maxRetries?: number;
 }
 
+/** `timeouts`: how long each step may take before it counts as failed. */
 export interface TimeoutOptions {
   /** CONNACK must arrive within this many seconds. @default 30 */
   connectSeconds?: number;
@@ -56,6 +58,7 @@ export interface TimeoutOptions {
   probeSeconds?: number;
 }
 
+/** `offlineQueue`: how publishes made while not connected are held. */
 export interface OfflineQueueOptions {
   /** Most publishes held while not connected. @default 1000 */
   maxMessages?: number;
@@ -67,6 +70,7 @@ export interface OfflineQueueOptions {
   overflow?: "rejectNew" | "dropOldest";
 }
 
+/** Options of `new RealtimeClient(options)`; only `endpoint` is required. */
 export interface RealtimeClientOptions {
   /**
    * Where and as whom to connect (the page's "Static Credentials"). A list

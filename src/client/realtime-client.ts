@@ -23,7 +23,18 @@ import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
+import {
+  type AbortOptions,
+  abortableConnect,
+  abortablePublish,
+  abortableSubscribe,
+  abortedAlready,
+  type EventValue,
+  type OnceOptions,
+  onceEvent,
+} from "./abort.js";
 import { Emitter } from "./emitter.js";
+import { MessageStream, type MessagesOptions } from "./message-stream.js";
 import {
   machineInput,
   type RealtimeClientOptions,
@@ -32,7 +43,7 @@ import {
 } from "./options.js";
 import { type ClientActor, ClientServices, clientMachine } from "./wiring.js";
 
-export interface PublishOptions {
+export interface PublishOptions extends AbortOptions {
   /** @default 0 */
   qos?: Qos;
   /** @default false */
@@ -41,11 +52,12 @@ export interface PublishOptions {
   properties?: IPublishPacket["properties"];
 }
 
-export interface SubscribeOptions {
+export interface SubscribeOptions extends AbortOptions {
   /** @default 0 */
   qos?: Qos;
 }
 
+/** What a `stateChange` listener receives. */
 export interface StateChange {
   readonly state: ConnectionState;
   readonly previous: ConnectionState;
@@ -57,6 +69,7 @@ export interface StateChange {
   readonly error?: CourierError;
 }
 
+/** The events of `client.on()` / `client.once()` and what their listeners receive. */
 export interface ClientEvents {
   /** Every transition between states (`client.state`). */
   stateChange: (change: StateChange) => void;
@@ -81,6 +94,7 @@ function qosOf(value: unknown, field: string): Qos {
   return value;
 }
 
+/** A realtime MQTT client that stays connected when credentials expire (see the README). */
 export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
@@ -90,6 +104,8 @@ export class RealtimeClient {
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
   #disconnectWaiters: Waiter[] = [];
+  /** Open `messages()` iterators, ended when the client is disposed of. */
+  readonly #streams = new Set<MessageStream>();
 
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
@@ -138,8 +154,12 @@ export class RealtimeClient {
    * Connects. Resolves once connected with every tracked subscription
    * restored; keeps retrying (with backoff) through network and auth errors;
    * rejects if the client stops in `failed` or `disconnect()` is called.
+   * Aborting `options.signal` before then rejects with `AbortError` and stops
+   * connecting, as `disconnect()` does.
    */
-  connect(): Promise<void> {
+  connect(options: AbortOptions = {}): Promise<void> {
+    const aborted = abortedAlready("connect()", options.signal);
+    if (aborted) return aborted;
     if (this.#state === "connected") return Promise.resolve();
     const connected = new Promise<void>((resolve, reject) =>
       this.#connectWaiters.push({ resolve, reject }),
@@ -147,6 +167,7 @@ export class RealtimeClient {
     // A disconnect() still closing is superseded by this connect().
     for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
     this.#actor.send({ type: "USER.CONNECT" });
+    if (options.signal) return abortableConnect(connected, options.signal, () => this.disconnect());
     return connected;
   }
 
@@ -184,7 +205,9 @@ export class RealtimeClient {
    * (immediately if it already holds the filter); while not connected, when
    * the next connection restores it. Rejects with `SubscriptionRejectedError`
    * if the broker refuses it. The subscription is tracked and restored after
-   * every reconnection until `unsubscribe()`.
+   * every reconnection until `unsubscribe()`. Aborting `options.signal`
+   * before the grant rejects with `AbortError` and withdraws it; after, it
+   * unsubscribes.
    */
   subscribe(
     filter: string,
@@ -197,6 +220,13 @@ export class RealtimeClient {
         throw new InvalidOptionsError("handler", "expected a function");
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("subscribe()", this.error);
+      const { signal } = options;
+      if (signal) {
+        return (
+          abortedAlready("subscribe()", signal) ??
+          abortableSubscribe(this.#services.registry, filter, handler, qos, signal)
+        );
+      }
       return this.#services.registry.add(filter, handler, qos);
     } catch (error) {
       return Promise.reject(error);
@@ -207,6 +237,9 @@ export class RealtimeClient {
    * Publishes. Resolves on delivery: written to the socket for QoS 0, PUBACK
    * / PUBCOMP for QoS 1 / 2. While not connected the publish is queued
    * (bounded by `offlineQueue`) and sent in order after the next restore.
+   * Aborting `options.signal` before it settled rejects with `AbortError` and
+   * takes it out of the queue (one already written cannot be recalled, but is
+   * not sent again).
    */
   publish(
     topic: string,
@@ -222,9 +255,17 @@ export class RealtimeClient {
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
       const retain = options.retain === true;
       const { properties } = options;
-      return this.#services.outbox.publish(
-        properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain },
-      );
+      const request = properties
+        ? { topic, payload, qos, retain, properties }
+        : { topic, payload, qos, retain };
+      const { signal } = options;
+      if (signal) {
+        return (
+          abortedAlready("publish()", signal) ??
+          abortablePublish(this.#services.outbox, request, signal)
+        );
+      }
+      return this.#services.outbox.publish(request);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -235,8 +276,47 @@ export class RealtimeClient {
     return this.#events.on(event, listener);
   }
 
+  /** Removes a listener added with `on()`. */
   off<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): void {
     this.#events.off(event, listener);
+  }
+
+  /**
+   * Resolves with the next `event` (the first one `options.filter` accepts),
+   * e.g. `await client.once("stateChange", { filter: (c) => c.state === "connected" })`.
+   * Rejects with `AbortError` if `options.signal` aborts first.
+   */
+  once<K extends keyof ClientEvents>(
+    event: K,
+    options?: OnceOptions<EventValue<ClientEvents[K]>>,
+  ): Promise<EventValue<ClientEvents[K]>> {
+    return onceEvent<ClientEvents, K>(this, event, options);
+  }
+
+  /**
+   * The messages of `filter` as an async iterator:
+   * `for await (const message of client.messages("rooms/42/#", { qos: 1 })) …`.
+   * Subscribes when iteration starts, with the tracking of `subscribe()`;
+   * leaving the loop, aborting `options.signal` (the loop throws
+   * `AbortError`) or disposing of the client unsubscribes. Messages the loop
+   * has not read yet wait in a buffer of `options.bufferSize`; when it is
+   * full, `options.overflow` decides (see `MessagesOptions`).
+   */
+  messages(filter: string, options: MessagesOptions = {}): MessageStream {
+    return new MessageStream(filter, options, {
+      subscribe: (handler, o) => this.subscribe(filter, handler, o),
+      report: (error) => this.#events.emit("error", error),
+      streams: this.#streams,
+    });
+  }
+
+  /**
+   * `await using client = new RealtimeClient(…)`: at the end of the scope,
+   * ends every `messages()` iteration and disconnects.
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.#streams].map((stream) => stream.return()));
+    await this.disconnect();
   }
 
   #onSnapshot(snapshot: SnapshotFrom<typeof clientMachine>): void {

@@ -61,6 +61,7 @@ export interface ConnectionTiming {
   readonly probeTimeoutMs: number;
 }
 
+/** The backoff policy plus the retry limits the machine applies (`retryBackoff`, resolved). */
 export interface RetryPolicy extends BackoffPolicy {
   /** Consecutive failed attempts (per counter) before giving up; `Infinity` never gives up. */
   readonly maxRetries: number;
@@ -69,6 +70,7 @@ export interface RetryPolicy extends BackoffPolicy {
 /** The defaults, from the one table of option defaults. */
 export { DEFAULT_RETRY, DEFAULT_TIMING } from "../defaults.js";
 
+/** What the machine remembers: endpoints, retry counters, timings, the latest error. */
 export interface ConnectionContext {
   /** Where to connect, in failover order (one entry unless `endpoint` was given as a list). */
   readonly endpoints: readonly ResolvedEndpoint[];
@@ -91,6 +93,7 @@ export interface ConnectionContext {
   readonly services: unknown;
 }
 
+/** What the machine starts from (`createActor(connectionMachine, { input })`). */
 export interface ConnectionInput {
   readonly endpoints: readonly ResolvedEndpoint[];
   readonly retry: RetryPolicy;
@@ -136,6 +139,7 @@ export type ConnectionEvent =
   /** The page became visible again (its timers may have been throttled while hidden). */
   | { type: "PAGE.VISIBLE" };
 
+/** The `type` of every `ConnectionEvent`. */
 export type ConnectionEventType = ConnectionEvent["type"];
 
 /** What the machine tells the outside world through `emit` (the facade forwards these). */
@@ -160,15 +164,18 @@ export interface ActorInput {
   readonly services: unknown;
 }
 
+/** Input of the `connectBroker` actor: the endpoint to open and its CONNACK timeout. */
 export interface ConnectBrokerInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
   readonly connectTimeoutMs: number;
 }
 
+/** Input of the `restoreSubscriptions` actor. */
 export interface RestoreSubscriptionsInput extends ActorInput {
   readonly sessionPresent: boolean;
 }
 
+/** Input of the `refreshCredentials` actor: the refused endpoint and the retry count. */
 export interface RefreshCredentialsInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
   /** 0 for the first refresh after a rejection, then 1, 2, … */
@@ -204,8 +211,11 @@ export const CONNECTION_ACTIONS = [
   "notifyRestored",
   "notifyError",
 ] as const;
+
+/** The names of the machine's actions (`connectionMachine.provide({ actions })`). */
 export type ConnectionActionName = (typeof CONNECTION_ACTIONS)[number];
 
+/** Every guard of the machine, by name. */
 export const CONNECTION_GUARDS = [
   "isAuthRefusal",
   "isFatalRefusal",
@@ -215,8 +225,11 @@ export const CONNECTION_GUARDS = [
   "isOutOfNetworkRetries",
   "isOutOfAuthRetries",
 ] as const;
+
+/** The names of the machine's guards. */
 export type ConnectionGuardName = (typeof CONNECTION_GUARDS)[number];
 
+/** Every delay of the machine, by name. */
 export const CONNECTION_DELAYS = [
   "CONNECT_TIMEOUT",
   "RESTORE_TIMEOUT",
@@ -228,6 +241,8 @@ export const CONNECTION_DELAYS = [
   "STABLE_CONNECTION",
   "PROBE_TIMEOUT",
 ] as const;
+
+/** The names of the machine's delays (`setup({ delays })`). */
 export type ConnectionDelayName = (typeof CONNECTION_DELAYS)[number];
 
 /** The delays after which a state gives up on what it waits for. */
@@ -238,10 +253,13 @@ export interface TimeoutParams {
   readonly timedOut?: ConnectionTimeout;
 }
 
+/** Every actor of the machine, by name. */
 export const CONNECTION_ACTORS = [
   "connectBroker",
   "restoreSubscriptions",
   "refreshCredentials",
   "watchEnvironment",
 ] as const;
+
+/** The names of the machine's actors (`connectionMachine.provide({ actors })`). */
 export type ConnectionActorName = (typeof CONNECTION_ACTORS)[number];

@@ -6,8 +6,10 @@
 /** The jitter modes, listed once. */
 export const JITTERS = ["none", "full", "equal", "decorrelated"] as const;
 
+/** How retries of many clients are spread: `none` (the page's exact sequence), `full`, `equal` or `decorrelated`. */
 export type Jitter = (typeof JITTERS)[number];
 
+/** How retries back off: `min(ceilSeconds, baseSeconds·2^(n-1))`, with optional jitter. */
 export interface BackoffPolicy {
   /** Delay before the first retry, in seconds. */
   readonly baseSeconds: number;

@@ -33,6 +33,7 @@ export interface CredentialsRequest {
  * may implement to hear more from the clients that use it.
  */
 export interface CredentialsProvider {
+  /** Resolves with fresh credentials; gives up when `request.signal` aborts. */
   getCredentials(request?: CredentialsRequest): Promise<Endpoint>;
   /**
    * Told the password a client uses from now on: the one it started with,

@@ -6,6 +6,7 @@
 import { InvalidOptionsError } from "../errors.js";
 import { Secret } from "./secret.js";
 
+/** How to reach the broker: MQTT over TCP (`mqtt`), TLS (`mqtts`), WebSocket (`ws`) or secure WebSocket (`wss`). */
 export type Scheme = "mqtt" | "mqtts" | "ws" | "wss";
 
 const SCHEMES: readonly Scheme[] = ["mqtt", "mqtts", "ws", "wss"];

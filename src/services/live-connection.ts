@@ -7,6 +7,7 @@
 
 import type { IPublishPacket } from "mqtt";
 
+/** MQTT quality of service: 0 at most once, 1 at least once, 2 exactly once. */
 export type Qos = 0 | 1 | 2;
 
 /** A message as handlers receive it. */

@@ -113,6 +113,25 @@ export class Outbox {
     for (const entry of entries) entry.reject(error);
   }
 
+  /**
+   * Takes back the publish of `request`, rejecting it with `error`. One still
+   * queued is never sent. One already written is no longer waited for nor
+   * sent again on a later connection (the broker may still deliver it): the
+   * room it held under Receive Maximum goes to the next publish.
+   */
+  withdraw(request: PublishRequest, error: Error): void {
+    for (const entry of this.#entries) {
+      if (entry.request !== request) continue;
+      const link = this.#link;
+      const heldRoom = request.qos > 0 && link !== null && entry.sentOn === link;
+      this.#settle(entry);
+      if (heldRoom) this.#inFlight -= 1;
+      entry.reject(error);
+      if (heldRoom && link) this.#pump(link);
+      return;
+    }
+  }
+
   /** Applies the offline limits; false when `request` was rejected. */
   #admit(request: PublishRequest, reject: (error: Error) => void): boolean {
     const { maxMessages, maxBytes, qos0, overflow } = this.#limits;

@@ -19,6 +19,7 @@ import type { RefusalSource } from "../errors.js";
  */
 export type RefusalCategory = "auth" | "retryable" | "busy" | "redirect" | "fatal";
 
+/** A CONNACK or DISCONNECT reason code, classified: what the machine's guards read. */
 export interface Refusal {
   readonly source: RefusalSource;
   readonly reasonCode: number;

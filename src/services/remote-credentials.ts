@@ -12,6 +12,7 @@ import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Secret } from "./secret.js";
 
+/** Options of `RemoteCredentials`: the `fetch` to use, its `init`, and a timeout. */
 export interface RemoteCredentialsOptions {
   /**
    * The `fetch` to use (a wrapper that adds auth headers, a test double, …).

@@ -11,6 +11,7 @@ export class Secret {
     this.#value = value;
   }
 
+  /** The value itself; only the code that opens the socket should call it. */
   reveal(): string {
     return this.#value;
   }
@@ -20,10 +21,12 @@ export class Secret {
     return other !== undefined && other.#value === this.#value;
   }
 
+  /** `"[redacted]"`: `JSON.stringify` never shows the value. */
   toJSON(): string {
     return "[redacted]";
   }
 
+  /** `"[redacted]"`: string conversion never shows the value. */
   toString(): string {
     return "[redacted]";
   }

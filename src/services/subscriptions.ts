@@ -16,6 +16,7 @@ import { compileFilter, hasWildcard } from "./topics.js";
 
 export type { Message } from "./live-connection.js";
 
+/** Called with every message that matches the subscription's filter. */
 export type MessageHandler = (message: Message) => void;
 
 /** A handle on one `subscribe()` call. */
@@ -191,6 +192,24 @@ export class SubscriptionRegistry {
         record.pending.reject(error);
         record.pending = null;
         this.#forget(record);
+      }
+    }
+  }
+
+  /**
+   * Takes back the `add()` of `handler` that is still waiting for the broker:
+   * its promise rejects with `error`, the handler is forgotten, and the filter
+   * is unsubscribed at the broker if nothing else holds it (a SUBSCRIBE in
+   * flight is taken back once its SUBACK arrives).
+   */
+  withdraw(handler: MessageHandler, error: Error): void {
+    for (const entry of this.#filters.values()) {
+      for (const record of entry.records) {
+        if (record.handler !== handler || !record.pending) continue;
+        record.pending.reject(error);
+        record.pending = null;
+        void this.#remove(record);
+        return;
       }
     }
   }

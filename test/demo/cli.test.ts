@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "vitest";
 import { parseFlags, UsageError } from "../../demo/cli/flags.js";
-import { palette, useColour } from "../../demo/render/colour.js";
+import { palette, wantsColour } from "../../demo/render/colour.js";
 import { DEFAULT_CONFIG } from "../../demo/scenario/config.js";
 
 describe("parseFlags", () => {
@@ -87,7 +87,7 @@ describe("colour", () => {
     [false, { FORCE_COLOR: "1" }, true],
     [true, { NO_COLOR: "1", FORCE_COLOR: "1" }, false],
   ])("tty %s with %j: %s", (isTTY, env, expected) => {
-    expect(useColour({ isTTY, env })).toBe(expected);
+    expect(wantsColour({ isTTY, env })).toBe(expected);
   });
 
   test("a plain palette adds no escape codes", () => {

@@ -1,7 +1,7 @@
 /**
  * Runs once around the whole test run (vitest `globalSetup`): says loudly,
  * at the start and again at the end, which suites are skipped because
- * mosquitto or redis-server is not installed — or, with
+ * a broker (mosquitto, redis-server, ejabberd, RabbitMQ) is not installed — or, with
  * COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
  */
 

@@ -13,7 +13,7 @@
  */
 
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createSign, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -31,11 +31,16 @@ export function rabbitmqInstalled(): boolean {
 }
 
 export interface RabbitMqOptions {
-  /** Extra lines for `rabbitmq.conf` (new-style `key = value`). */
-  readonly config?: readonly string[];
-  /** Plugins to enable besides `rabbitmq_mqtt` and `rabbitmq_web_mqtt`. */
-  readonly plugins?: readonly string[];
+  /**
+   * Also accept JWTs (`rabbitmq_auth_backend_oauth2` after the internal user
+   * database): RS256, audience and resource server `courier`, read/write/
+   * configure scopes on everything; sign them with `jwt()`.
+   */
+  readonly oauth2?: boolean;
 }
+
+/** The resource server id (and audience) of the JWTs `jwt()` signs. */
+export const RABBITMQ_RESOURCE = "courier";
 
 export interface ReceivedMessage {
   readonly topic: string;
@@ -56,7 +61,30 @@ export class RabbitMq {
     readonly wsPort: number,
     private readonly env: Record<string, string>,
     private readonly adminPassword: string,
+    private readonly jwtKey: KeyObject,
   ) {}
+
+  /**
+   * A JWT the oauth2 backend accepts (with `oauth2: true`) until `exp`
+   * (seconds since the epoch): RS256, key id `k1`, audience `courier`,
+   * scopes to read, write and configure everything.
+   */
+  jwt(subject: string, exp: number): string {
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    // vhost/resource scopes, and vhost/exchange/routing-key ones for topic authorisation.
+    const scope = ["read", "write", "configure"].flatMap((p) => [
+      `${RABBITMQ_RESOURCE}.${p}:*/*`,
+      `${RABBITMQ_RESOURCE}.${p}:*/*/*`,
+    ]);
+    const body = `${part({ alg: "RS256", typ: "JWT", kid: "k1" })}.${part({
+      sub: subject,
+      aud: [RABBITMQ_RESOURCE],
+      scope,
+      iat: Math.floor(Date.now() / 1000),
+      exp,
+    })}`;
+    return `${body}.${createSign("RSA-SHA256").update(body).sign(this.jwtKey).toString("base64url")}`;
+  }
 
   /** The Web MQTT endpoint's path. */
   readonly wsPath = "/ws";
@@ -86,8 +114,14 @@ export class RabbitMq {
       await freePort(),
     ];
     const node = `courier-${randomBytes(4).toString("hex")}@localhost`;
-    const plugins = ["rabbitmq_mqtt", "rabbitmq_web_mqtt", ...(options.plugins ?? [])];
+    const plugins = [
+      "rabbitmq_mqtt",
+      "rabbitmq_web_mqtt",
+      ...(options.oauth2 ? ["rabbitmq_auth_backend_oauth2"] : []),
+    ];
     await mkdir(join(dir, "log"));
+    const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    await writeFile(join(dir, "jwt.pem"), keys.publicKey.export({ type: "spki", format: "pem" }));
     await writeFile(
       join(dir, "rabbitmq.conf"),
       [
@@ -99,7 +133,15 @@ export class RabbitMq {
         "log.console = true",
         "log.console.level = info",
         "log.file = false",
-        ...(options.config ?? []),
+        ...(options.oauth2
+          ? [
+              "auth_backends.1 = internal",
+              "auth_backends.2 = rabbit_auth_backend_oauth2",
+              `auth_oauth2.resource_server_id = ${RABBITMQ_RESOURCE}`,
+              "auth_oauth2.default_key = k1",
+              `auth_oauth2.signing_keys.k1 = ${join(dir, "jwt.pem")}`,
+            ]
+          : []),
         "",
       ].join("\n"),
     );
@@ -139,7 +181,7 @@ export class RabbitMq {
       }
     };
     const unregister = atExit(stopEpmd);
-    broker = new RabbitMq(service, dir, tcpPort, wsPort, env, adminPassword);
+    broker = new RabbitMq(service, dir, tcpPort, wsPort, env, adminPassword, keys.privateKey);
     broker.#log.push(...log);
     broker.#unregisterEpmd = () => {
       unregister();
@@ -190,6 +232,14 @@ export class RabbitMq {
   /** Everything the node logged so far. */
   logLines(): string[] {
     return [...this.#log];
+  }
+
+  /**
+   * Limits what `username` may read and write on the MQTT exchange (`amq.topic`):
+   * regular expressions over routing keys (an MQTT topic `a/b` is `a.b`).
+   */
+  async setTopicPermissions(username: string, write: string, read: string): Promise<void> {
+    await this.ctl("set_topic_permissions", username, "amq.topic", write, read);
   }
 
   /** Creates `username` (all permissions on `/`) or changes its password. */

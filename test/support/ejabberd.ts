@@ -6,16 +6,16 @@
  * database under a temporary folder, stopped and removed by `close()`.
  *
  * Two virtual hosts: `localhost` with ejabberd's internal password store
- * (user name `alice` is `alice@localhost`; passwords set with
- * `ejabberdctl register` / `change_password`, no auth cache, so a change
- * counts at the next CONNECT), and `jwt.localhost` with `auth_method: jwt`
+ * (user name `alice` is `alice@localhost`; passwords set with the
+ * `register` / `change_password` commands over ejabberd's HTTP API, no auth
+ * cache, so a change counts at the next CONNECT), and `jwt.localhost` with `auth_method: jwt`
  * (an HS256 key; the user name is `name@jwt.localhost`, the password a JWT
  * with the claims `jid` and `exp`). ejabberd has no command that ends an
  * MQTT session: a test cuts the connection at a proxy (`WireTap`).
  *
  * ejabberdctl refuses to run as root (it switches to the `ejabberd` user
  * with `su`, which detaches the node from the test's process group), so the
- * node and every control command run as the `ejabberd` user directly.
+ * node runs as the `ejabberd` user directly.
  */
 
 import { createHmac, randomBytes } from "node:crypto";
@@ -24,7 +24,7 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MqttClient } from "mqtt";
-import { findBinary, freePort, runCommand, type Service, startService } from "./processes.js";
+import { findBinary, freePort, type Service, startService } from "./processes.js";
 import { connectAdmin, type ReceivedMessage, watchOn } from "./rabbitmq.js";
 
 export const EJABBERD_HOST = "localhost";
@@ -80,7 +80,6 @@ export class Ejabberd {
     private readonly dir: string,
     readonly tcpPort: number,
     readonly wsPort: number,
-    private readonly user: { uid: number; gid: number },
     /** The HS256 key of `jwt.localhost`. */
     readonly jwtKey: Buffer,
   ) {}
@@ -157,9 +156,22 @@ export class Ejabberd {
         "    backlog: 1024",
         "    request_handlers:",
         "      /mqtt: mod_mqtt",
+        "      /api: mod_http_api",
         "acl:",
         "  admin:",
         `    user: ${ADMIN}@${EJABBERD_HOST}`,
+        // Accounts are changed over ejabberd's HTTP API from the test (an ejabberdctl call
+        // boots an Erlang VM: ~0.5 s and a core's worth of CPU each).
+        "api_permissions:",
+        '  "console commands":',
+        "    from: ejabberd_ctl",
+        "    who: all",
+        '    what: "*"',
+        '  "loopback":',
+        "    from: mod_http_api",
+        "    who:",
+        "      ip: 127.0.0.1/32",
+        '    what: "*"',
         "modules:",
         "  mod_admin_extra: {}",
         ...(options.mqttOptions?.length
@@ -181,7 +193,7 @@ export class Ejabberd {
       (line) => (broker ? broker.#log : log).push(line),
       { env, cwd: dir, user },
     );
-    broker = new Ejabberd(service, dir, tcpPort, wsPort, user, jwtKey);
+    broker = new Ejabberd(service, dir, tcpPort, wsPort, jwtKey);
     broker.#log.push(...log);
     const started = broker;
     try {
@@ -198,7 +210,7 @@ export class Ejabberd {
         }
       }
       const adminPassword = randomBytes(12).toString("hex");
-      await started.ctl("register", ADMIN, EJABBERD_HOST, adminPassword);
+      await started.api("register", { user: ADMIN, host: EJABBERD_HOST, password: adminPassword });
       started.#admin = await connectAdmin(`mqtt://127.0.0.1:${tcpPort}`, ADMIN, adminPassword, 5);
     } catch (error) {
       await started.close();
@@ -222,32 +234,31 @@ export class Ejabberd {
     ];
   }
 
-  /** Runs `ejabberdctl` against this node; rejects with its output if it fails. */
-  async ctl(...args: string[]): Promise<string> {
-    const ctlBinary = findBinary("ejabberdctl") ?? "ejabberdctl";
-    const result = await runCommand(ctlBinary, [...Ejabberd.#dirArgs(this.dir), ...args], {
-      env: { HOME: this.dir },
-      cwd: this.dir,
-      user: this.user,
-    });
-    if (result.code !== 0) {
-      throw new Error(
-        `ejabberdctl ${args[0]} failed (${result.code}): ${result.stderr || result.stdout}`,
-      );
-    }
-    return result.stdout;
-  }
-
   logLines(): string[] {
     return [...this.#log];
+  }
+
+  /**
+   * Runs an ejabberd command over its HTTP API (`mod_http_api`, the same
+   * commands as `ejabberdctl`); rejects if it fails.
+   */
+  async api(command: string, args: Record<string, string>): Promise<unknown> {
+    const response = await fetch(`http://127.0.0.1:${this.wsPort}/api/${command}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(args),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`ejabberd ${command} failed (${response.status}): ${text}`);
+    return text ? JSON.parse(text) : null;
   }
 
   /** Creates `username@localhost` or changes its password (counts at the next CONNECT). */
   async setPassword(username: string, password: string): Promise<void> {
     if (this.#users.has(username)) {
-      await this.ctl("change_password", username, EJABBERD_HOST, password);
+      await this.api("change_password", { user: username, host: EJABBERD_HOST, newpass: password });
     } else {
-      await this.ctl("register", username, EJABBERD_HOST, password);
+      await this.api("register", { user: username, host: EJABBERD_HOST, password });
       this.#users.add(username);
     }
   }

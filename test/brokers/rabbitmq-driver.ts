@@ -1,7 +1,9 @@
 /**
  * The behaviour suite's driver for RabbitMQ 3.10 (`rabbitmq_mqtt`,
  * `rabbitmq_web_mqtt`; MQTT 3.1.1 only), through a `WireTap`. Passwords are
- * RabbitMQ users changed with `rabbitmqctl`; RabbitMQ keeps a connection
+ * checked by RabbitMQ's HTTP auth backend against the test (instant
+ * changes; `rabbitmq-broker.test.ts` measures the internal user database);
+ * RabbitMQ keeps a connection
  * open when its user's password changes, so the driver closes it with the
  * plugin's own close (`rabbitmqctl eval`), as a token service that revokes a
  * token would.
@@ -51,7 +53,7 @@ export function sharedRabbitMq(): { kind: BrokerKind; close(): Promise<void> } {
           "(the client sees a network loss, not a refusal, so the refresh cannot follow that flow step by step)",
       },
       start: async (): Promise<BrokerDriver> => {
-        broker ??= RabbitMq.start();
+        broker ??= RabbitMq.start({ httpAuth: true });
         const rabbit = await broker;
         const tap = await WireTap.start({
           host: "127.0.0.1",

@@ -5,7 +5,8 @@
  * Erlang distribution, and its own epmd), every base directory under a
  * temporary folder, stopped and removed by `close()`.
  *
- * Users live in RabbitMQ's internal database, changed with `rabbitmqctl`.
+ * Users live in RabbitMQ's internal database, changed with `rabbitmqctl`
+ * (or, with `httpAuth`, in this process, asked by RabbitMQ's HTTP auth backend).
  * RabbitMQ never ends a live MQTT connection when a password changes, and
  * its MQTT connections are not in `list_connections`: `kick()` closes them
  * with `rabbitmqctl eval` of `rabbit_mqtt_reader:close_connection`, the
@@ -14,8 +15,10 @@
 
 import { execFileSync } from "node:child_process";
 import { createSign, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, type MqttClient } from "mqtt";
@@ -37,6 +40,14 @@ export interface RabbitMqOptions {
    * configure scopes on everything; sign them with `jwt()`.
    */
   readonly oauth2?: boolean;
+  /**
+   * Check passwords with `rabbitmq_auth_backend_http` against this test
+   * process (an HTTP server on 127.0.0.1 that knows the passwords
+   * `setPassword` set) instead of the internal user database: a password
+   * change is then instant, where each `rabbitmqctl` call boots an Erlang VM.
+   * Everything else (vhost, resources, topics) is allowed.
+   */
+  readonly httpAuth?: boolean;
 }
 
 /** The resource server id (and audience) of the JWTs `jwt()` signs. */
@@ -52,6 +63,9 @@ export class RabbitMq {
   #admin: MqttClient | null = null;
   readonly #log: string[] = [];
   readonly #users = new Set<string>();
+  /** The passwords the HTTP auth backend accepts (with `httpAuth: true`). */
+  #httpAuth: Map<string, string> | null = null;
+  #authServer: Server | null = null;
   #unregisterEpmd: () => void = () => {};
 
   private constructor(
@@ -118,7 +132,11 @@ export class RabbitMq {
       "rabbitmq_mqtt",
       "rabbitmq_web_mqtt",
       ...(options.oauth2 ? ["rabbitmq_auth_backend_oauth2"] : []),
+      ...(options.httpAuth ? ["rabbitmq_auth_backend_http"] : []),
     ];
+    const passwords = new Map<string, string>();
+    const authServer = options.httpAuth ? await startAuthServer(passwords) : null;
+    const authUrl = `http://127.0.0.1:${(authServer?.address() as { port: number } | null)?.port}`;
     await mkdir(join(dir, "log"));
     const keys = generateKeyPairSync("rsa", { modulusLength: 2048 });
     await writeFile(join(dir, "jwt.pem"), keys.publicKey.export({ type: "spki", format: "pem" }));
@@ -133,6 +151,16 @@ export class RabbitMq {
         "log.console = true",
         "log.console.level = info",
         "log.file = false",
+        ...(options.httpAuth
+          ? [
+              "auth_backends.1 = http",
+              "auth_http.http_method = post",
+              `auth_http.user_path = ${authUrl}/user`,
+              `auth_http.vhost_path = ${authUrl}/allow`,
+              `auth_http.resource_path = ${authUrl}/allow`,
+              `auth_http.topic_path = ${authUrl}/allow`,
+            ]
+          : []),
         ...(options.oauth2
           ? [
               "auth_backends.1 = internal",
@@ -182,6 +210,8 @@ export class RabbitMq {
     };
     const unregister = atExit(stopEpmd);
     broker = new RabbitMq(service, dir, tcpPort, wsPort, env, adminPassword, keys.privateKey);
+    broker.#authServer = authServer;
+    broker.#httpAuth = options.httpAuth ? passwords : null;
     broker.#log.push(...log);
     broker.#unregisterEpmd = () => {
       unregister();
@@ -201,8 +231,7 @@ export class RabbitMq {
           );
         }
       }
-      await started.ctl("add_user", ADMIN, adminPassword);
-      await started.ctl("set_permissions", ADMIN, ".*", ".*", ".*");
+      await started.setPassword(ADMIN, adminPassword);
       await started.#connectAdmin();
     } catch (error) {
       await started.close();
@@ -244,6 +273,10 @@ export class RabbitMq {
 
   /** Creates `username` (all permissions on `/`) or changes its password. */
   async setPassword(username: string, password: string): Promise<void> {
+    if (this.#httpAuth) {
+      this.#httpAuth.set(username, password);
+      return;
+    }
     if (this.#users.has(username)) {
       await this.ctl("change_password", username, password);
     } else {
@@ -286,6 +319,9 @@ export class RabbitMq {
     this.#admin = null;
     if (admin) await new Promise<void>((resolve) => admin.end(true, {}, () => resolve()));
     await this.service.stop(1000);
+    const authServer = this.#authServer;
+    this.#authServer = null;
+    if (authServer) await new Promise<void>((resolve) => authServer.close(() => resolve()));
     this.#unregisterEpmd();
     await rm(this.dir, { recursive: true, force: true });
   }
@@ -303,6 +339,33 @@ export class RabbitMq {
       4,
     );
   }
+}
+
+/**
+ * The HTTP server `rabbitmq_auth_backend_http` asks (POST, form-encoded):
+ * `/user` allows a user name with its current password, `/allow` allows
+ * everything else.
+ */
+async function startAuthServer(passwords: ReadonlyMap<string, string>): Promise<Server> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.setEncoding("utf8");
+    request.on("data", (chunk: string) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      const form = new URLSearchParams(body);
+      const user = form.get("username") ?? "";
+      const allowed =
+        request.url === "/user"
+          ? passwords.has(user) && passwords.get(user) === form.get("password")
+          : true;
+      response.end(allowed ? "allow" : "deny");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return server;
 }
 
 /** An mqtt.js connection for a broker's own side of a test (publish, watch). */

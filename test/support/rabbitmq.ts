@@ -188,6 +188,9 @@ export class RabbitMq {
       RABBITMQ_DIST_PORT: String(distPort),
       ERL_EPMD_PORT: String(epmdPort),
       ERL_EPMD_ADDRESS: "127.0.0.1",
+      // The distribution listener on loopback too (it binds every address otherwise).
+      RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
+      RABBITMQ_CTL_ERL_ARGS: "-kernel inet_dist_use_interface {127,0,0,1}",
     };
     const adminPassword = randomBytes(12).toString("hex");
     const log: string[] = [];

@@ -3,7 +3,8 @@
  * make a password valid or revoke it, drop a user's connections, publish and
  * watch from the broker side, and counters of what the broker saw on the
  * wire. One implementation per broker (`aedes-driver.ts`,
- * `mosquitto-driver.ts`); the suite (`core.suite.ts`) never asks which.
+ * `mosquitto-driver.ts`, `ejabberd-driver.ts`, `rabbitmq-driver.ts`); the
+ * suite (`core.suite.ts`) never asks which.
  */
 
 import type { Endpoint, RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
@@ -54,10 +55,25 @@ export interface BrokerDriver {
   close(): Promise<void>;
 }
 
+/**
+ * What a core test needs that some brokers cannot do: drop a connection,
+ * revoke a password, keep a session, or refuse credentials over WebSocket
+ * with a CONNACK (the refresh-flow test follows that CONNACK step by step).
+ */
+export type Capability = "kick" | "revoke" | "persistentSession" | "refusalOverWebSocket";
+
 export interface BrokerKind {
   readonly name: string;
   /** False when the broker is not installed here (the suite is then skipped, loudly). */
   readonly available: boolean;
+  /**
+   * "test" (the default): a fresh broker per test. "file": one broker for
+   * every test of the suite (a broker that takes seconds to start); tests
+   * then count what the broker saw from their own start.
+   */
+  readonly scope?: "test" | "file";
+  /** What this broker cannot do, each with the reason; the tests that need it are skipped. */
+  readonly lacks?: Partial<Record<Capability, string>>;
   start(): Promise<BrokerDriver>;
 }
 

@@ -1,8 +1,8 @@
 /**
  * Runs once around the whole test run (vitest `globalSetup`): says loudly,
  * at the start and again at the end, which suites are skipped because
- * mosquitto or redis-server is not installed (or the JWT plugin cannot be built) — or, with
- * COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
+ * a broker (mosquitto, redis-server, ejabberd, RabbitMQ) is not installed (or the JWT plugin
+ * cannot be built) — or, with COURIER_REQUIRE_BROKERS=1 (as `.ci/run` sets), fails the run instead.
  */
 
 import {

@@ -1,11 +1,12 @@
 /**
- * Services the tests start themselves (mosquitto, redis-server): each runs in
+ * Services the tests start themselves (mosquitto, redis-server, ejabberd,
+ * RabbitMQ): each runs in
  * its own process group on 127.0.0.1, and every group still alive when the
  * test process exits is killed, so a failed or interrupted test leaves no
  * broker behind.
  */
 
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { createServer } from "node:net";
 import { delimiter, join } from "node:path";
@@ -74,8 +75,56 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** Synchronous clean-ups for what a service leaves outside its group (an Erlang epmd). */
+const exitCleanups = new Set<() => void>();
+
 function killAll(): void {
   for (const child of running) killGroup(child, "SIGKILL");
+  for (const cleanup of exitCleanups) {
+    try {
+      cleanup();
+    } catch {
+      // best effort at exit
+    }
+  }
+}
+
+/** Runs `cleanup` (synchronously) if this process exits first; the returned function unregisters it. */
+export function atExit(cleanup: () => void): () => void {
+  installExitHook();
+  exitCleanups.add(cleanup);
+  return () => exitCleanups.delete(cleanup);
+}
+
+export interface CommandResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command to completion (a broker's control tool), with `options` as for `startService`. */
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  options: ServiceOptions & { readonly timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd: options.cwd,
+        env: options.env ? { ...process.env, ...options.env } : process.env,
+        ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+        timeout: options.timeoutMs ?? 30_000,
+        killSignal: "SIGKILL",
+      },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
 }
 
 /**
@@ -103,6 +152,14 @@ export interface Service {
   stop(graceMs?: number): Promise<void>;
 }
 
+export interface ServiceOptions {
+  readonly cwd?: string;
+  /** Added to this process's environment. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Run as this user (this process must be root): a daemon that refuses to run as root. */
+  readonly user?: { readonly uid: number; readonly gid: number };
+}
+
 /**
  * Starts `command` in a new process group. `onLine` gets every line it
  * writes to stdout or stderr, as it comes.
@@ -111,11 +168,13 @@ export function startService(
   command: string,
   args: readonly string[],
   onLine: (line: string) => void,
-  cwd?: string,
+  options: ServiceOptions = {},
 ): Service {
   installExitHook();
   const child = spawn(command, args, {
-    cwd,
+    cwd: options.cwd,
+    env: options.env ? { ...process.env, ...options.env } : process.env,
+    ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });

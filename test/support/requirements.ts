@@ -1,5 +1,6 @@
 /**
- * Which external brokers this machine has. Suites that need one are skipped,
+ * Which external brokers this machine has (mosquitto, redis-server, ejabberd,
+ * RabbitMQ). Suites that need one are skipped,
  * loudly, when it is missing — unless `COURIER_REQUIRE_BROKERS=1` (set by
  * `.ci/run`), which turns a missing binary into a failure so CI never skips
  * them. The skip list is also printed by `test/support/global-setup.ts`.
@@ -17,7 +18,12 @@
 import { existsSync } from "node:fs";
 import { binaryVariable, findBinary } from "./processes.js";
 
-export type ExternalBinary = "mosquitto" | "redis-server" | "mosquitto-jwt-plugin";
+export type ExternalBinary =
+  | "mosquitto"
+  | "redis-server"
+  | "ejabberdctl"
+  | "rabbitmq-server"
+  | "mosquitto-jwt-plugin";
 
 /** Headers the JWT plugin is compiled against, and the Debian package of each. */
 const JWT_PLUGIN_HEADERS: Record<string, string> = {
@@ -58,12 +64,20 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/jwt-plugin.test.ts (the JWT auth plugin: expiry, re-authentication)",
     "test/brokers/mqtt-internals-auth.test.ts (AUTH packets through mqtt.js internals)",
   ],
+  ejabberdctl: [
+    "test/brokers/ejabberd.test.ts (core behaviour suite on ejabberd, MQTT 3.1.1 and 5)",
+  ],
+  "rabbitmq-server": [
+    "test/brokers/rabbitmq.test.ts (core behaviour suite on RabbitMQ, MQTT 3.1.1)",
+  ],
 };
 
 export const APT_PACKAGE: Record<ExternalBinary, string> = {
   mosquitto: "mosquitto",
   "redis-server": "redis-server",
   "mosquitto-jwt-plugin": "mosquitto gcc mosquitto-dev libssl-dev",
+  ejabberdctl: "ejabberd",
+  "rabbitmq-server": "rabbitmq-server",
 };
 
 export function brokersRequired(): boolean {
@@ -108,5 +122,19 @@ export function hasBinary(binary: ExternalBinary): boolean {
     );
   }
   console.warn(skipBanner([binary]));
+  return false;
+}
+
+/**
+ * For a broker that is installed but cannot run here for `reason` (null when
+ * it can): false, loudly — or a failure when brokers are required.
+ */
+export function canRun(binary: ExternalBinary, reason: string | null): boolean {
+  if (reason === null) return true;
+  const message = `${binary} is installed but cannot run here: ${reason}`;
+  if (brokersRequired()) throw new Error(`COURIER_REQUIRE_BROKERS=1 but ${message}`);
+  console.warn(
+    `!!! SKIPPED: ${message}; these suites did NOT run:\n${SUITES_NEEDING[binary].map((s) => `!!!   - ${s}`).join("\n")}`,
+  );
   return false;
 }

@@ -6,7 +6,7 @@
 
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { TSX_LOADER } from "./support/clients.js";
+import { TSX_LOADER } from "./support/dist.js";
 import { RemoteBroker } from "./support/remote-broker.js";
 import { alternate, type BenchOutput, fmt, median, summary } from "./support/stats.js";
 

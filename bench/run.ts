@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HerdData } from "./herd.js";
-import { TSX_LOADER } from "./support/clients.js";
+import { distEnv, ensureDist, TSX_LOADER } from "./support/dist.js";
 import { herdSvg } from "./support/plot.js";
 import { machineSummary, markdownTable, renderDoc } from "./support/report.js";
 import type { BenchOutput, Row } from "./support/stats.js";
@@ -45,6 +45,8 @@ function runChild(name: string): Promise<BenchOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: root,
+      // The SDK as apps load it: the package's exports (dist/), not src/.
+      env: distEnv(),
       stdio: ["ignore", "inherit", "inherit"],
     });
     child.on("error", reject);
@@ -79,6 +81,9 @@ if (args.includes("--render")) {
   writeDocs(JSON.parse(readFileSync(join(root, "docs/benchmarks.json"), "utf8")) as Saved);
   process.exit(0);
 }
+
+// Build dist/ first if it is older than src/, and say which it was.
+console.error(`bench: ${ensureDist()}`);
 
 const started = Date.now();
 const machine = machineSummary();

@@ -25,7 +25,7 @@ export function fmt(value: number, digits = 0): string {
 
 /** `median unit (min–max)` over the repetitions. */
 export function summary(values: readonly number[], unit: string, digits = 0): string {
-  const u = unit ? ` ${unit}` : "";
+  const u = unit ? `${unit.startsWith("/") ? "" : " "}${unit}` : "";
   if (values.length < 2) return `${fmt(median(values), digits)}${u}`;
   return `${fmt(median(values), digits)}${u} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`;
 }

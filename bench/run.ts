@@ -1,8 +1,11 @@
 /**
  * `npm run bench [-- --quick] [--only=a,b] [--write] [--strict] [--render]`
  *
- * Runs each benchmark in a fresh process (so one's garbage, sockets or
- * crash cannot skew another), prints the table, and — in the full run, or
+ * Builds `dist/` first if it is older than `src/` (and says so): every
+ * benchmark measures the SDK as apps load it, the built package through its
+ * `exports` (bench/support/dist.ts). Runs each benchmark in a fresh process
+ * (so one's garbage, sockets or crash cannot skew another), prints the
+ * table, and — in the full run, or
  * with `--write` — regenerates docs/benchmarks.md, its herd plot and the raw
  * results (docs/benchmarks.json). `--render` rebuilds the page from those
  * results without measuring (after editing bench/analysis.md).

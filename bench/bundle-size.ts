@@ -1,24 +1,41 @@
 /**
- * Browser bundle size, min + gzip, as a browser app gets it: esbuild,
- * `platform: "browser"` (mqtt resolves to its browser build), minified.
+ * Browser bundle size, min + gzip, as a browser app gets it: the package by
+ * its name (package.json `exports` → `dist/`, built first when stale),
+ * esbuild, `platform: "browser"` (mqtt resolves to its browser build),
+ * minified.
  * - own: the SDK's whole public surface with `mqtt` and `xstate` external;
  * - deps: exactly the `mqtt` and `xstate` bindings the SDK imports, alone;
- * - total: the SDK with its dependencies bundled in.
- * Fails (exit 1, when run directly: `npm run size`) if the SDK's own code
- * passes its budget or a Node built-in leaks into the browser bundle.
+ * - total: the SDK with its dependencies bundled in;
+ * - tree-shaking (bench/tree-shaking.ts): apps importing only one part;
+ * - first chunk (bench/first-chunk.ts): a Vite app in Chromium, initial
+ *   chunk and time from page load to CONNACK, per variant.
+ * `npm run size [-- --modules] [--no-browser]`: fails (exit 1) if the SDK's
+ * own code passes its budget or a Node built-in leaks into the browser
+ * bundle; the tree-shaking targets are checked by
+ * test/package/tree-shaking.test.ts. `--modules` lists bytes per source
+ * file (bundled from `src/`, the only place that attribution exists).
  */
 
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { builtinModules } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build, type Plugin } from "esbuild";
-import { type BenchOutput, fmt } from "./support/stats.js";
+import { type FirstChunkReport, measureFirstChunk } from "./first-chunk.js";
+import { ensureDist, PACKAGE_NAME } from "./support/dist.js";
+import { type BenchOutput, fmt, type Row } from "./support/stats.js";
+import { type AppReport, measureApps, TARGETS } from "./tree-shaking.js";
 
 /**
  * The target for the SDK's own code, min + gzip, in bytes (docs/benchmarks.md;
- * reported, not enforced).
+ * reported, not enforced): 11 KB, what the measured cuts (state descriptions
+ * out of the runtime machine, `RemoteCredentials` and cross-tab sharing
+ * behind their own entry, inspection loaded only when asked for) and leaner
+ * validation can reach without dropping behaviour. (It was 6 KB, out of reach.)
  */
-export const OWN_TARGET_BYTES = 6_000;
+export const OWN_TARGET_BYTES = 11_000;
 /**
  * What CI enforces: the size reached plus a small margin. 12,930 bytes after
  * the benchmark work (12,811 before it, −200 for shorter texts, +250 for the
@@ -62,13 +79,22 @@ export interface BundleReport {
   modules: [string, number][];
 }
 
+/** A directory where the package is found by its name, as in an app's node_modules. */
+function withPackage<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), "courier-size-"));
+  mkdirSync(join(dir, "node_modules", PACKAGE_NAME.split("/")[0] as string), { recursive: true });
+  symlinkSync(root, join(dir, "node_modules", PACKAGE_NAME), "dir");
+  return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
 async function bundle(
   contents: string,
   external: string[],
   plugins: Plugin[] = [],
+  resolveDir = root,
 ): Promise<{ size: Size; text: string; modules: [string, number][] }> {
   const result = await build({
-    stdin: { contents, resolveDir: root, loader: "ts", sourcefile: "entry.ts" },
+    stdin: { contents, resolveDir, loader: "ts", sourcefile: "entry.ts" },
     bundle: true,
     minify: true,
     format: "esm",
@@ -94,8 +120,13 @@ async function bundle(
   };
 }
 
-export async function measureBundle(): Promise<BundleReport> {
-  const own = await bundle(`export * from "./src/index.ts";`, ["mqtt", "xstate"]);
+export function measureBundle(): Promise<BundleReport> {
+  return withPackage((dir) => measureIn(dir));
+}
+
+async function measureIn(dir: string): Promise<BundleReport> {
+  const surface = `export * from "${PACKAGE_NAME}";`;
+  const own = await bundle(surface, ["mqtt", "xstate"], [], dir);
   // What the SDK takes from its dependencies, by name, from its own bundle's imports.
   const imported = new Map<string, Set<string>>();
   for (const [, clause, from] of own.text.matchAll(/import\s*([^;]*?)\s*from\s*"([^"]+)"/g)) {
@@ -125,21 +156,82 @@ export async function measureBundle(): Promise<BundleReport> {
       });
     },
   };
-  const total = await bundle(`export * from "./src/index.ts";`, [], [catchBuiltins]);
+  const total = await bundle(surface, [], [catchBuiltins], dir);
   return {
     own: own.size,
     deps: deps.size,
     total: total.size,
     leakedBuiltins: [...leakedBuiltins],
-    modules: own.modules,
+    modules: [],
   };
 }
+
+/** `[median, min, max]` in ms. */
+const ms = ([med, min, max]: number[]) =>
+  `${fmt(med ?? Number.NaN, 0)} ms (${fmt(min ?? Number.NaN, 0)}–${fmt(max ?? Number.NaN, 0)})`;
 
 /** KB of 1,000 bytes. */
 const kb = (bytes: number) => `${fmt(bytes / 1000, 2)} KB`;
 
-export async function run(): Promise<BenchOutput> {
+/** Bytes of minified output per source file (from `src/`: dist/ has no per-file attribution). */
+export async function modulesFromSource(): Promise<[string, number][]> {
+  return (await bundle(`export * from "./src/index.ts";`, ["mqtt", "xstate"])).modules;
+}
+
+function treeShakingRows(apps: AppReport[]): Row[] {
+  const whole = apps.find((a) => a.name.startsWith("the whole client"));
+  const parts = (a: AppReport) =>
+    [a.hasMqtt ? "mqtt.js inside" : "no mqtt.js", a.hasXstate ? "xstate inside" : "no xstate"].join(
+      ", ",
+    );
+  return apps
+    .filter((a) => a !== whole)
+    .map((a) => {
+      const credentials = a.name.startsWith("RemoteCredentials");
+      const met =
+        !a.hasMqtt && !a.hasXstate && (!credentials || a.gzip <= TARGETS.remoteCredentialsGzip);
+      return {
+        benchmark: `Tree-shaking: an app importing ${a.name} (esbuild, min + gzip)`,
+        measured: `${kb(a.gzip)} (${parts(a)})`,
+        anchor: whole ? `the whole client: ${kb(whole.gzip)} (${parts(whole)})` : "—",
+        ratio: whole ? `${fmt((a.gzip / whole.gzip) * 100, 1)} % of the whole client` : "—",
+        target: credentials
+          ? `≤ ${kb(TARGETS.remoteCredentialsGzip)}; no mqtt.js, no xstate`
+          : "no mqtt.js, no xstate",
+        met,
+        note: met ? "" : "the import pulls in the client's dependencies",
+      } satisfies Row;
+    });
+}
+
+function firstChunkRows(report: FirstChunkReport): Row[] {
+  const eager = report.variants.find((v) => v.name === "eager");
+  const deferred = report.variants.find((v) => v.name === "deferred");
+  const cell = (v: typeof eager) =>
+    v
+      ? `${v.name}: first chunk ${kb(v.initialGzip)} (${kb(v.initialBytes)} min, mqtt.js ${v.initialHasMqtt ? "in it" : "not in it"}, ${v.chunks} chunk(s) in all); load → CONNACK ${ms(v.connackMs)}`
+      : "";
+  return [
+    {
+      benchmark:
+        "First chunk of a Vite app that constructs a client (Chromium, gzip; load → CONNACK)",
+      measured: deferred ? cell(deferred) : "deferred: — (no deferred entry yet)",
+      anchor: eager ? cell(eager) : "—",
+      ratio:
+        eager && deferred
+          ? `${fmt(deferred.initialGzip / eager.initialGzip, 2)}× eager's first chunk`
+          : "—",
+      target: "deferred: mqtt.js not in the first chunk",
+      met: deferred ? !deferred.initialHasMqtt : null,
+      note: `${report.network}; medians of ${report.reps} page loads`,
+    },
+  ];
+}
+
+export async function run({ quick = false }: { quick?: boolean } = {}): Promise<BenchOutput> {
   const report = await measureBundle();
+  const apps = await measureApps();
+  const chunk = await measureFirstChunk({ reps: quick ? 2 : 5 });
   const ratio = report.total.gzip / report.deps.gzip;
   const ownMet = report.own.gzip <= OWN_TARGET_BYTES;
   const totalMet = ratio <= TOTAL_RATIO_TARGET;
@@ -164,12 +256,15 @@ export async function run(): Promise<BenchOutput> {
           .filter(Boolean)
           .join("; "),
       },
+      ...treeShakingRows(apps),
+      ...firstChunkRows(chunk),
     ],
-    data: report,
+    data: { ...report, apps, firstChunk: chunk },
   };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  console.log(`size: ${ensureDist()}`);
   const report = await measureBundle();
   console.log(
     `SDK's own code: ${kb(report.own.gzip)} min+gzip (${kb(report.own.min)} min); CI budget ${kb(OWN_BUDGET_BYTES)}, target ${kb(OWN_TARGET_BYTES)}`,
@@ -178,8 +273,28 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     `mqtt + xstate (what the SDK imports): ${kb(report.deps.gzip)}; SDK + deps: ${kb(report.total.gzip)} (${fmt(report.total.gzip / report.deps.gzip, 3)}×)`,
   );
   if (process.argv.includes("--modules")) {
-    for (const [path, bytes] of report.modules)
+    console.log("minified bytes per source file (bundled from src/):");
+    for (const [path, bytes] of await modulesFromSource())
       console.log(`${String(bytes).padStart(7)}  ${path}`);
+  }
+  console.log("\ntree-shaking (an app importing one part, esbuild, min + gzip):");
+  for (const app of await measureApps()) {
+    console.log(
+      `  ${app.name.padEnd(36)} ${kb(app.gzip).padStart(10)} gzip  mqtt.js: ${app.hasMqtt ? "inside" : "no"}, xstate: ${app.hasXstate ? "inside" : "no"}`,
+    );
+  }
+  if (!process.argv.includes("--no-browser")) {
+    const chunk = await measureFirstChunk({ reps: 3 });
+    console.log(
+      `\nfirst chunk of a Vite app that constructs a client (Chromium, ${chunk.network}):`,
+    );
+    for (const v of chunk.variants) {
+      console.log(
+        `  ${v.name.padEnd(9)} first chunk ${kb(v.initialGzip)} gzip (${kb(v.initialBytes)} min), mqtt.js ${v.initialHasMqtt ? "in it" : "not in it"}, ${v.chunks} chunk(s); load → CONNACK ${ms(v.connackMs)}`,
+      );
+    }
+    if (!chunk.variants.some((v) => v.name === "deferred"))
+      console.log("  deferred  — (no deferred entry yet: bench/first-chunk/deferred.ts)");
   }
   let failed = false;
   if (report.own.gzip > OWN_BUDGET_BYTES) {

@@ -2,14 +2,24 @@
  * Restoring 10,000 filters after a reconnection, counted and timed at the
  * broker (from CONNACK to the SUBSCRIBE that completes the set), for:
  * - our client (`subscribeBatchSize` filters per packet, packets pipelined);
- * - mqtt.js `resubscribe: true` (its own restore);
- * - a naive loop: one `subscribeAsync(filter)` per filter, all in flight.
+ * - mqtt.js `resubscribe: true` (its own restore: every subscription in one
+ *   SUBSCRIBE packet), the anchor the target is set against;
+ * - a naive loop: one `subscribeAsync(filter)` per filter, all in flight
+ *   (context only: no app has to restore this way with mqtt.js).
  */
 
 import type { MqttClient } from "mqtt";
 import { BenchBroker } from "./support/broker.js";
 import { endRaw, HOST, ourClient, rawClient } from "./support/clients.js";
-import { type BenchOutput, fmt, median, type Row, summary } from "./support/stats.js";
+import {
+  type BenchOutput,
+  fmt,
+  median,
+  pairRatios,
+  type Row,
+  ratioRange,
+  summary,
+} from "./support/stats.js";
 
 const BATCH = 100;
 
@@ -91,22 +101,25 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
   const ms = (name: string) => (results[name] ?? []).map((r) => r.ms);
   const packets = (name: string) => median((results[name] ?? []).map((r) => r.packets));
   const maxPackets = Math.ceil(count / BATCH);
-  const ratio = median(ms("ours")) / median(ms("naive"));
-  const met = packets("ours") <= maxPackets && ratio <= 0.5;
+  // Each repetition ran the three back to back: ratios are taken per repetition.
+  const vsResubscribe = pairRatios(ms("ours"), ms("resubscribe"));
+  const vsNaive = pairRatios(ms("ours"), ms("naive"));
+  const ratio = median(vsResubscribe);
+  const met = packets("ours") <= maxPackets && ratio <= 1;
   return {
     rows: [
       {
         benchmark: `Restore ${fmt(count)} filters after a reconnection (SUBSCRIBE packets, ms)`,
         measured: `${packets("ours")} packets, ${summary(ms("ours"), "ms", 1)}`,
-        anchor: `naive one-per-filter: ${packets("naive")} packets, ${summary(ms("naive"), "ms", 1)}; mqtt.js resubscribe: ${packets("resubscribe")} packet(s), ${summary(ms("resubscribe"), "ms", 1)}`,
-        ratio: `${fmt(ratio, 2)}× naive; ${fmt(median(ms("ours")) / median(ms("resubscribe")), 2)}× resubscribe`,
-        target: `≤ ${maxPackets} packets; ≤ 0.5× naive`,
+        anchor: `mqtt.js resubscribe (its own batched restore): ${packets("resubscribe")} packet(s), ${summary(ms("resubscribe"), "ms", 1)}; naive one-per-filter: ${packets("naive")} packets, ${summary(ms("naive"), "ms", 1)}`,
+        ratio: `${ratioRange(vsResubscribe)} resubscribe; ${ratioRange(vsNaive)} naive`,
+        target: `≤ ${maxPackets} packets; time ≤ 1× mqtt.js resubscribe`,
         met,
         note: met
           ? ""
           : packets("ours") > maxPackets
             ? "too many packets"
-            : "slower than half the naive loop",
+            : "slower than mqtt.js's own resubscribe",
       } satisfies Row,
     ],
     data: results,

@@ -1,8 +1,11 @@
 /**
  * `npm run bench [-- --quick] [--only=a,b] [--write] [--strict] [--render]`
  *
- * Runs each benchmark in a fresh process (so one's garbage, sockets or
- * crash cannot skew another), prints the table, and — in the full run, or
+ * Builds `dist/` first if it is older than `src/` (and says so): every
+ * benchmark measures the SDK as apps load it, the built package through its
+ * `exports` (bench/support/dist.ts). Runs each benchmark in a fresh process
+ * (so one's garbage, sockets or crash cannot skew another), prints the
+ * table, and — in the full run, or
  * with `--write` — regenerates docs/benchmarks.md, its herd plot and the raw
  * results (docs/benchmarks.json). `--render` rebuilds the page from those
  * results without measuring (after editing bench/analysis.md).
@@ -16,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HerdData } from "./herd.js";
-import { TSX_LOADER } from "./support/clients.js";
+import { distEnv, ensureDist, TSX_LOADER } from "./support/dist.js";
 import { herdSvg } from "./support/plot.js";
 import { machineSummary, markdownTable, renderDoc } from "./support/report.js";
 import type { BenchOutput, Row } from "./support/stats.js";
@@ -45,6 +48,8 @@ function runChild(name: string): Promise<BenchOutput> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, {
       cwd: root,
+      // The SDK as apps load it: the package's exports (dist/), not src/.
+      env: distEnv(),
       stdio: ["ignore", "inherit", "inherit"],
     });
     child.on("error", reject);
@@ -79,6 +84,9 @@ if (args.includes("--render")) {
   writeDocs(JSON.parse(readFileSync(join(root, "docs/benchmarks.json"), "utf8")) as Saved);
   process.exit(0);
 }
+
+// Build dist/ first if it is older than src/, and say which it was.
+console.error(`bench: ${ensureDist()}`);
 
 const started = Date.now();
 const machine = machineSummary();

@@ -2,6 +2,10 @@
 
 import { RealtimeClient, type RealtimeClientOptions } from "@armaanjain/courier-web-sdk";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { assertSdkFromDist } from "./dist.js";
+
+// As an app gets it: the built package, not src/ (bench/support/dist.ts).
+assertSdkFromDist(import.meta.resolve("@armaanjain/courier-web-sdk"));
 
 export const HOST = "127.0.0.1";
 
@@ -29,6 +33,3 @@ export function ourClient(
 export function endRaw(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.end(true, {}, () => resolve()));
 }
-
-/** `--import` argument that runs TypeScript in a child process, whatever its working directory. */
-export const TSX_LOADER = import.meta.resolve("tsx");

@@ -1,11 +1,17 @@
-/** Starts `broker-process.ts` in a child process and talks to it. */
+/** Starts `broker-process.ts` (aedes) or `standin-process.ts` in a child process and talks to it. */
 
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { BrokerCommand } from "./broker-process.js";
-import { TSX_LOADER } from "./clients.js";
+import { TSX_LOADER } from "./dist.js";
+import type { StandinCommand } from "./standin-process.js";
 
-const entry = fileURLToPath(new URL("./broker-process.ts", import.meta.url));
+const ENTRIES = {
+  /** aedes (broker-process.ts). */
+  aedes: fileURLToPath(new URL("./broker-process.ts", import.meta.url)),
+  /** The broker stand-in that lets the client be the bottleneck (standin-process.ts). */
+  standin: fileURLToPath(new URL("./standin-process.ts", import.meta.url)),
+};
 
 export class RemoteBroker {
   readonly port: number;
@@ -24,8 +30,8 @@ export class RemoteBroker {
     });
   }
 
-  static start(): Promise<RemoteBroker> {
-    const child = fork(entry, [], {
+  static start(kind: keyof typeof ENTRIES = "aedes"): Promise<RemoteBroker> {
+    const child = fork(ENTRIES[kind], [], {
       execArgv: ["--import", TSX_LOADER],
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
@@ -40,7 +46,7 @@ export class RemoteBroker {
     });
   }
 
-  call<T>(command: BrokerCommand): Promise<T> {
+  call<T>(command: BrokerCommand | StandinCommand): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

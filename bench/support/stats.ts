@@ -23,8 +23,26 @@ export function fmt(value: number, digits = 0): string {
   });
 }
 
+/** `median unit (min–max)` over the repetitions. */
 export function summary(values: readonly number[], unit: string, digits = 0): string {
-  return `${fmt(median(values), digits)} ${unit} ±${fmt(spread(values) / 2, 0)}%`;
+  const u = unit ? `${unit.startsWith("/") ? "" : " "}${unit}` : "";
+  if (values.length < 2) return `${fmt(median(values), digits)}${u}`;
+  return `${fmt(median(values), digits)}${u} (${fmt(Math.min(...values), digits)}–${fmt(Math.max(...values), digits)})`;
+}
+
+/**
+ * A ratio over the repetitions as `min / **median** / max` (one value:
+ * just it), with a suffix such as `×`. The verdict is taken on the median.
+ */
+export function ratioRange(values: readonly number[], digits = 2, suffix = "×"): string {
+  if (values.length < 2) return `${fmt(median(values), digits)}${suffix}`;
+  const f = (v: number) => `${fmt(v, digits)}${suffix}`;
+  return `${f(Math.min(...values))} / **${f(median(values))}** / ${f(Math.max(...values))}`;
+}
+
+/** Element-wise `a[i] / b[i]` (repetitions paired in time). */
+export function pairRatios(a: readonly number[], b: readonly number[]): number[] {
+  return a.map((v, i) => v / (b[i] ?? Number.NaN));
 }
 
 /** One row of the results table. */

@@ -24,9 +24,14 @@ import {
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
-import { count, objectOrEmpty, oneOf, seconds } from "./validate.js";
+import { count, objectOrEmpty, oneOf, seconds, shown } from "./validate.js";
 
-/** `retryBackoff`: how network and auth retries back off, and when to give up. */
+/**
+ * `retryBackoff`: how network and auth retries back off, and when to give up.
+ * Every duration here is at most 2147483.647 seconds (about 24.8 days, the
+ * longest delay a JavaScript timer holds); a longer one throws
+ * `InvalidOptionsError` at construction rather than firing after 1 ms.
+ */
 export interface RetryBackoffOptions {
   /** Delay before the first retry, in seconds. @default 1 */
   baseSeconds?: number;
@@ -44,7 +49,12 @@ export interface RetryBackoffOptions {
   maxRetries?: number;
 }
 
-/** `timeouts`: how long each step may take before it counts as failed. */
+/**
+ * `timeouts`: how long each step may take before it counts as failed. Each
+ * is a positive number of seconds, at most 2147483.647 (about 24.8 days, the
+ * longest delay a JavaScript timer holds); a longer one throws
+ * `InvalidOptionsError` at construction.
+ */
 export interface TimeoutOptions {
   /** CONNACK must arrive within this many seconds. @default 30 */
   connectSeconds?: number;
@@ -87,7 +97,10 @@ export interface RealtimeClientOptions {
   onAuthFailure?: AuthFailureHandler;
   /** Backoff for every retry, auth and network alike. */
   retryBackoff?: RetryBackoffOptions;
-  /** Wait between a successful refresh and the reconnection, in seconds (the page's step 4). @default 2 */
+  /**
+   * Wait between a successful refresh and the reconnection, in seconds (the page's step 4);
+   * 0 to 2147483.647. @default 2
+   */
   refreshWaitSeconds?: number;
   timeouts?: TimeoutOptions;
   /** Limits of the queue that holds publishes while not connected. */
@@ -99,7 +112,14 @@ export interface RealtimeClientOptions {
    * `@statelyai/inspect`); passed to `createActor({ inspect })`.
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions… */
+  /**
+   * Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions…
+   * Those MQTT bounds are checked at construction (`InvalidOptionsError`):
+   * `keepalive` an integer 0–65535 seconds (MQTT 3.1.2.10), `protocolVersion`
+   * 3, 4 or 5, `clean` a boolean, and in `properties` (MQTT 5 3.1.2.11)
+   * `sessionExpiryInterval` 0–4294967295, `receiveMaximum` 1–65535,
+   * `maximumPacketSize` 1–4294967295, `topicAliasMaximum` 0–65535.
+   */
   mqtt?: MqttOptions;
   /**
    * Platform signals the client follows: `offline` drops to the reconnect
@@ -216,9 +236,10 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   if (![3, 4, 5].includes(protocolVersion)) {
     throw new InvalidOptionsError(
       "mqtt.protocolVersion",
-      `expected 3, 4 or 5, got ${String(protocolVersion)}`,
+      `expected 3, 4 or 5, got ${shown(protocolVersion)}`,
     );
   }
+  checkMqttOptions(mqtt as Record<string, unknown>);
   endpoints.forEach((endpoint, i) => {
     assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
   });
@@ -239,6 +260,59 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
   };
+}
+
+/** An integer option in `[min, max]`, or left out. */
+function integerIn(value: unknown, field: string, min: number, max: number, why: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(
+      field,
+      `expected an integer from ${min} to ${max} (${why}), got ${shown(value)}`,
+    );
+  }
+}
+
+function booleanOrAbsent(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InvalidOptionsError(field, `expected true or false, got ${shown(value)}`);
+  }
+}
+
+/**
+ * The mqtt.js options whose range MQTT fixes: a value outside it would be
+ * sent in every CONNECT and refused (or misread) by the broker every time.
+ */
+function checkMqttOptions(mqtt: Record<string, unknown>): void {
+  integerIn(mqtt.keepalive, "mqtt.keepalive", 0, 65_535, "seconds, MQTT 3.1.2.10");
+  booleanOrAbsent(mqtt.clean, "mqtt.clean");
+  if (mqtt.properties === undefined) return;
+  const p = objectOrEmpty(mqtt.properties, "mqtt.properties");
+  const four = 4_294_967_295;
+  integerIn(
+    p.sessionExpiryInterval,
+    "mqtt.properties.sessionExpiryInterval",
+    0,
+    four,
+    "seconds, MQTT 5 3.1.2.11.2",
+  );
+  integerIn(p.receiveMaximum, "mqtt.properties.receiveMaximum", 1, 65_535, "MQTT 5 3.1.2.11.3");
+  integerIn(
+    p.maximumPacketSize,
+    "mqtt.properties.maximumPacketSize",
+    1,
+    four,
+    "bytes, MQTT 5 3.1.2.11.4",
+  );
+  integerIn(
+    p.topicAliasMaximum,
+    "mqtt.properties.topicAliasMaximum",
+    0,
+    65_535,
+    "MQTT 5 3.1.2.11.5",
+  );
+  booleanOrAbsent(p.requestResponseInformation, "mqtt.properties.requestResponseInformation");
+  booleanOrAbsent(p.requestProblemInformation, "mqtt.properties.requestProblemInformation");
 }
 
 /**

@@ -11,6 +11,25 @@ type Valued<T> = {
   [K in OptionPath]: ReturnType<typeof defaultOf<K>> extends T ? K : never;
 }[OptionPath];
 
+/**
+ * The longest delay a timer can hold: 2,147,483,647 ms (about 24.8 days). Node.js
+ * and browsers fire a longer timer after 1 ms, so a longer duration is refused.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** The longest duration option, in seconds (`MAX_TIMER_MS`). */
+export const MAX_DURATION_SECONDS = MAX_TIMER_MS / 1000;
+
+/** A value as an error message shows it: a string is quoted and called a string. */
+export function shown(value: unknown): string {
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "bigint") return `the bigint ${String(value)}n`;
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
+
 export function seconds(
   value: unknown,
   path: Valued<number>,
@@ -26,7 +45,13 @@ export function seconds(
   ) {
     throw new InvalidOptionsError(
       path,
-      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
+      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${shown(value)}`,
+    );
+  }
+  if (value > MAX_DURATION_SECONDS) {
+    throw new InvalidOptionsError(
+      path,
+      `expected at most ${MAX_DURATION_SECONDS} seconds (timers cannot hold longer delays), got ${value}`,
     );
   }
   return value;
@@ -38,7 +63,7 @@ export function count(value: unknown, path: Valued<number>, allowInfinity = fals
     typeof value === "number" &&
     value >= 1 &&
     (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
-  if (!ok) throw new InvalidOptionsError(path, `expected a positive integer, got ${String(value)}`);
+  if (!ok) throw new InvalidOptionsError(path, `expected a positive integer, got ${shown(value)}`);
   return value;
 }
 
@@ -47,7 +72,7 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[], p
   if (!allowed.includes(value as T)) {
     throw new InvalidOptionsError(
       path,
-      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
+      `expected one of ${allowed.join(", ")}, got ${shown(value)}`,
     );
   }
   return value as T;

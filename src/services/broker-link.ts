@@ -116,8 +116,8 @@ export class BrokerLink implements LiveConnection {
       manualConnect: true,
       queueQoSZero: false,
       // The machine's CONNECT_TIMEOUT decides (and disposes this link); mqtt.js's own
-      // timer only backs it up, well after.
-      connectTimeout: connectTimeoutMs + 60_000,
+      // timer only backs it up, well after (and within what a timer can hold).
+      connectTimeout: Math.min(connectTimeoutMs + 60_000, 2_147_483_647),
     });
     // Until CONNACK only: every packet after it would pay for this listener.
     this.#stopPreConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>

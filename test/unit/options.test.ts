@@ -154,6 +154,31 @@ describe("resolveOptions keeps valid values", () => {
     expect(resolveOptions({ endpoint, retryBackoff: { jitter } }).retry.jitter).toBe(jitter);
   });
 
+  it("the longest durations a timer holds, and MQTT's own bounds, are accepted", () => {
+    const most = 2_147_483.647;
+    const resolved = resolveOptions(
+      withOptions({
+        retryBackoff: { baseSeconds: most, ceilSeconds: most, resetAfterSeconds: most },
+        refreshWaitSeconds: most,
+        timeouts: { connectSeconds: most, probeSeconds: most },
+        mqtt: {
+          keepalive: 65_535,
+          clean: false,
+          protocolVersion: 5,
+          properties: {
+            sessionExpiryInterval: 4_294_967_295,
+            receiveMaximum: 65_535,
+            maximumPacketSize: 1,
+            topicAliasMaximum: 0,
+          },
+        },
+      }),
+    );
+    expect(resolved.timing.connectTimeoutMs).toBe(2_147_483_647);
+    expect(resolved.retry.ceilSeconds).toBe(most);
+    expect(resolveOptions(withOptions({ mqtt: { keepalive: 0 } })).mqtt.keepalive).toBe(0);
+  });
+
   it("Infinity is a valid maxRetries, maxMessages and maxBytes", () => {
     const resolved = resolveOptions({
       endpoint,
@@ -247,6 +272,66 @@ describe("resolveOptions rejects each invalid option, naming it", () => {
     ["inspect 1", { inspect: 1 }, "inspect"],
     ["inspect a string", { inspect: "devtools" }, "inspect"],
     ["mqtt a string", { mqtt: "keepalive=5" }, "mqtt"],
+    // Durations past 2147483647 ms: a timer would fire after 1 ms.
+    [
+      "baseSeconds 3e6",
+      { retryBackoff: { baseSeconds: 3e6, ceilSeconds: 3e6 } },
+      "retryBackoff.baseSeconds",
+    ],
+    ["ceilSeconds 3e6", { retryBackoff: { ceilSeconds: 3e6 } }, "retryBackoff.ceilSeconds"],
+    [
+      "resetAfterSeconds 3e6",
+      { retryBackoff: { resetAfterSeconds: 3e6 } },
+      "retryBackoff.resetAfterSeconds",
+    ],
+    ["refreshWaitSeconds 3e6", { refreshWaitSeconds: 3e6 }, "refreshWaitSeconds"],
+    ["connectSeconds 3e6", { timeouts: { connectSeconds: 3e6 } }, "timeouts.connectSeconds"],
+    ["restoreSeconds 3e6", { timeouts: { restoreSeconds: 3e6 } }, "timeouts.restoreSeconds"],
+    ["refreshSeconds 3e6", { timeouts: { refreshSeconds: 3e6 } }, "timeouts.refreshSeconds"],
+    ["closeSeconds 3e6", { timeouts: { closeSeconds: 3e6 } }, "timeouts.closeSeconds"],
+    [
+      "probeSeconds 2147483.648",
+      { timeouts: { probeSeconds: 2_147_483.648 } },
+      "timeouts.probeSeconds",
+    ],
+    // mqtt.js options outside MQTT's ranges.
+    ["keepalive -1", { mqtt: { keepalive: -1 } }, "mqtt.keepalive"],
+    ["keepalive 65536", { mqtt: { keepalive: 65_536 } }, "mqtt.keepalive"],
+    ["keepalive 1.5", { mqtt: { keepalive: 1.5 } }, "mqtt.keepalive"],
+    ["keepalive '60'", { mqtt: { keepalive: "60" } }, "mqtt.keepalive"],
+    ["protocolVersion 6", { mqtt: { protocolVersion: 6 } }, "mqtt.protocolVersion"],
+    ["clean 'false'", { mqtt: { clean: "false" } }, "mqtt.clean"],
+    ["properties a number", { mqtt: { protocolVersion: 5, properties: 1 } }, "mqtt.properties"],
+    [
+      "sessionExpiryInterval -1",
+      { mqtt: { protocolVersion: 5, properties: { sessionExpiryInterval: -1 } } },
+      "mqtt.properties.sessionExpiryInterval",
+    ],
+    [
+      "sessionExpiryInterval 2^32",
+      { mqtt: { protocolVersion: 5, properties: { sessionExpiryInterval: 2 ** 32 } } },
+      "mqtt.properties.sessionExpiryInterval",
+    ],
+    [
+      "receiveMaximum 0",
+      { mqtt: { protocolVersion: 5, properties: { receiveMaximum: 0 } } },
+      "mqtt.properties.receiveMaximum",
+    ],
+    [
+      "receiveMaximum 65536",
+      { mqtt: { protocolVersion: 5, properties: { receiveMaximum: 65_536 } } },
+      "mqtt.properties.receiveMaximum",
+    ],
+    [
+      "maximumPacketSize 0",
+      { mqtt: { protocolVersion: 5, properties: { maximumPacketSize: 0 } } },
+      "mqtt.properties.maximumPacketSize",
+    ],
+    [
+      "topicAliasMaximum -1",
+      { mqtt: { protocolVersion: 5, properties: { topicAliasMaximum: -1 } } },
+      "mqtt.properties.topicAliasMaximum",
+    ],
   ])("%s → %s", (_, extra, field) => {
     const error = invalid(() => resolveOptions(withOptions(extra)));
     expect(error.field).toBe(field);

@@ -13,10 +13,17 @@ import type {
 } from "../machines/connection.types.js";
 import { JITTERS, type Jitter, type Random } from "../services/backoff.js";
 import type { MqttOptions } from "../services/broker-link.js";
-import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
+import {
+  type AuthFailureContext,
+  type AuthFailureHandler as CoreAuthFailureHandler,
+  type CredentialsProvider as CoreCredentialsProvider,
+  type CredentialsRequest,
+  isCredentialsProvider,
+} from "../services/credentials.js";
 import {
   assertCredentialsFit,
   type Endpoint,
+  type EndpointUpdate,
   isBrowserLike,
   type ResolvedEndpoint,
   randomClientId,
@@ -25,6 +32,28 @@ import {
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
 import { count, objectOrEmpty, oneOf, seconds, shown } from "./validate.js";
+
+/**
+ * Anything that can produce fresh credentials. `RemoteCredentials` is one.
+ * Only `getCredentials` is required; the other members are what a provider
+ * may implement to hear more from the clients that use it.
+ */
+export interface CredentialsProvider extends Omit<CoreCredentialsProvider, "getCredentials"> {
+  /**
+   * Resolves with fresh credentials — any fields of an `Endpoint`, merged
+   * over the current one — and gives up when `request.signal` aborts.
+   */
+  getCredentials(request?: CredentialsRequest): Promise<EndpointUpdate>;
+}
+
+/**
+ * The page's `onAuthFailure`: a function returning fresh credentials, or a
+ * provider object. What it returns is merged over the current endpoint, so
+ * `{ password }` alone is enough.
+ */
+export type AuthFailureHandler =
+  | ((context: AuthFailureContext) => Promise<EndpointUpdate> | EndpointUpdate)
+  | CredentialsProvider;
 
 /**
  * `retryBackoff`: how network and auth retries back off, and when to give up.
@@ -135,7 +164,7 @@ export interface RealtimeClientOptions {
 
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
-  readonly onAuthFailure: AuthFailureHandler | undefined;
+  readonly onAuthFailure: CoreAuthFailureHandler | undefined;
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly outbox: OutboxLimits;
@@ -250,7 +279,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
 
   return {
     endpoints,
-    onAuthFailure: onAuthFailure as AuthFailureHandler | undefined,
+    // What it returns is merged over the current endpoint, whichever fields it has.
+    onAuthFailure: onAuthFailure as CoreAuthFailureHandler | undefined,
     retry,
     timing,
     outbox,

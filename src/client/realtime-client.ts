@@ -18,7 +18,7 @@ import {
 } from "../errors.js";
 import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
-import type { Endpoint } from "../services/endpoint.js";
+import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
@@ -194,7 +194,7 @@ export class RealtimeClient {
    * Replaces host, port and/or credentials for the next (re-)connection.
    * Fields left out keep their values. Never tears down a live connection.
    */
-  updateEndpoint(endpoint: Endpoint): void {
+  updateEndpoint(endpoint: EndpointUpdate): void {
     const current = currentEndpoint(this.#actor.getSnapshot().context);
     const next = this.#services.update(current, endpoint);
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });

@@ -35,6 +35,13 @@ export interface Endpoint {
   clientId?: string;
 }
 
+/**
+ * What `updateEndpoint()` and `onAuthFailure` take: any fields of an
+ * `Endpoint`, merged over the current one (`{ password }` alone changes the
+ * password and keeps the host, port, user name and the rest).
+ */
+export type EndpointUpdate = Partial<Endpoint>;
+
 /** An endpoint with every default applied and the password sealed. */
 export interface ResolvedEndpoint {
   readonly host: string;

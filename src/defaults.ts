@@ -49,6 +49,7 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.maxBytes": option(4 * 1024 * 1024, "bytes"),
   "offlineQueue.qos0": option<"queue" | "reject">("queue", "mode"),
   "offlineQueue.overflow": option<"rejectNew" | "dropOldest">("rejectNew", "mode"),
+  "offlineQueue.afterDisconnect": option<"reject" | "queue">("reject", "mode"),
   subscribeBatchSize: option(100, "count"),
 } as const;
 

@@ -31,7 +31,7 @@ import {
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { OutboxLimits } from "../services/outbox.js";
-import { count, objectOrEmpty, oneOf, seconds, shown } from "./validate.js";
+import { count, objectOrEmpty, oneOf, onlyKnownKeys, seconds, shown } from "./validate.js";
 
 /**
  * Anything that can produce fresh credentials. `RemoteCredentials` is one.
@@ -107,6 +107,14 @@ export interface OfflineQueueOptions {
   qos0?: "queue" | "reject";
   /** When full: reject the new publish, or reject the oldest queued one. @default "rejectNew" */
   overflow?: "rejectNew" | "dropOldest";
+  /**
+   * A publish made after `disconnect()` (and before the next `connect()`):
+   * `reject` settles it at once with `ClientClosedError`, as `disconnect()`
+   * does with what was queued; `queue` holds it for the next `connect()`. A
+   * publish made before the first `connect()` is always queued.
+   * @default "reject"
+   */
+  afterDisconnect?: "reject" | "queue";
 }
 
 /** Options of `new RealtimeClient(options)`; only `endpoint` is required. */
@@ -162,6 +170,28 @@ export interface RealtimeClientOptions {
   environment?: EnvironmentWatcher | false;
 }
 
+/**
+ * The options `resolveOptions` reads, by object; any other key throws
+ * `InvalidOptionsError` naming it (a new option must be listed here).
+ */
+const KNOWN_OPTIONS = {
+  "": [
+    "endpoint",
+    "onAuthFailure",
+    "retryBackoff",
+    "refreshWaitSeconds",
+    "timeouts",
+    "offlineQueue",
+    "subscribeBatchSize",
+    "inspect",
+    "mqtt",
+    "environment",
+  ],
+  retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
+  timeouts: ["connectSeconds", "restoreSeconds", "refreshSeconds", "closeSeconds", "probeSeconds"],
+  offlineQueue: ["maxMessages", "maxBytes", "qos0", "overflow", "afterDisconnect"],
+} as const satisfies Record<string, readonly string[]>;
+
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
   readonly onAuthFailure: CoreAuthFailureHandler | undefined;
@@ -169,6 +199,8 @@ export interface ResolvedOptions {
   readonly timing: ConnectionTiming;
   readonly outbox: OutboxLimits;
   readonly subscribeBatchSize: number;
+  /** `offlineQueue.afterDisconnect`. */
+  readonly afterDisconnect: "reject" | "queue";
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
@@ -177,6 +209,7 @@ export interface ResolvedOptions {
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
+  onlyKnownKeys(o, KNOWN_OPTIONS[""], "");
   const clientId = randomClientId();
   const list = Array.isArray(o.endpoint) ? (o.endpoint as unknown[]) : [o.endpoint];
   if (list.length === 0)
@@ -212,6 +245,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   }
 
   const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
+  onlyKnownKeys(rb, KNOWN_OPTIONS.retryBackoff, "retryBackoff");
   const baseSeconds = seconds(rb.baseSeconds, "retryBackoff.baseSeconds");
   const ceilSeconds = seconds(
     rb.ceilSeconds,
@@ -233,6 +267,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   };
 
   const t = objectOrEmpty(o.timeouts, "timeouts");
+  onlyKnownKeys(t, KNOWN_OPTIONS.timeouts, "timeouts");
   const timing: ConnectionTiming = {
     refreshWaitMs: seconds(o.refreshWaitSeconds, "refreshWaitSeconds", true) * 1000,
     connectTimeoutMs: seconds(t.connectSeconds, "timeouts.connectSeconds") * 1000,
@@ -244,12 +279,18 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
+  onlyKnownKeys(q, KNOWN_OPTIONS.offlineQueue, "offlineQueue");
   const outbox: OutboxLimits = {
     maxMessages: count(q.maxMessages, "offlineQueue.maxMessages", true),
     maxBytes: count(q.maxBytes, "offlineQueue.maxBytes", true),
     qos0: oneOf(q.qos0, ["queue", "reject"] as const, "offlineQueue.qos0"),
     overflow: oneOf(q.overflow, ["rejectNew", "dropOldest"] as const, "offlineQueue.overflow"),
   };
+  const afterDisconnect = oneOf(
+    q.afterDisconnect,
+    ["reject", "queue"] as const,
+    "offlineQueue.afterDisconnect",
+  );
 
   const inspect = o.inspect as RealtimeClientOptions["inspect"];
   if (
@@ -285,6 +326,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     timing,
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
+    afterDisconnect,
     inspect,
     mqtt,
     protocolVersion,

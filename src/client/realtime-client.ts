@@ -104,6 +104,8 @@ export class RealtimeClient {
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
   #disconnectWaiters: Waiter[] = [];
+  /** `disconnect()` was called and no `connect()` since (see `offlineQueue.afterDisconnect`). */
+  #closedByUser = false;
   /** Open `messages()` iterators, ended when the client is disposed of. */
   readonly #streams = new Set<MessageStream>();
 
@@ -160,6 +162,7 @@ export class RealtimeClient {
   connect(options: AbortOptions = {}): Promise<void> {
     const aborted = abortedAlready("connect()", options.signal);
     if (aborted) return aborted;
+    this.#closedByUser = false;
     if (this.#state === "connected") return Promise.resolve();
     const connected = new Promise<void>((resolve, reject) =>
       this.#connectWaiters.push({ resolve, reject }),
@@ -179,6 +182,7 @@ export class RealtimeClient {
    * Tracked subscriptions are kept and restored by the next `connect()`.
    */
   disconnect(): Promise<void> {
+    this.#closedByUser = true;
     if (this.#state === "idle") {
       this.#actor.send({ type: "USER.DISCONNECT" });
       return Promise.resolve();
@@ -237,6 +241,8 @@ export class RealtimeClient {
    * Publishes. Resolves on delivery: written to the socket for QoS 0, PUBACK
    * / PUBCOMP for QoS 1 / 2. While not connected the publish is queued
    * (bounded by `offlineQueue`) and sent in order after the next restore.
+   * After `disconnect()`, until the next `connect()`, it rejects at once with
+   * `ClientClosedError` (unless `offlineQueue.afterDisconnect` is `"queue"`).
    * Aborting `options.signal` before it settled rejects with `AbortError` and
    * takes it out of the queue (one already written cannot be recalled, but is
    * not sent again).
@@ -253,6 +259,9 @@ export class RealtimeClient {
       }
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
+      if (this.#closedByUser && this.#options.afterDisconnect === "reject") {
+        throw new ClientClosedError("publish()");
+      }
       const retain = options.retain === true;
       const { properties } = options;
       const request = properties

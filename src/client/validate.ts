@@ -6,29 +6,16 @@
 
 import { defaultOf, type OptionPath } from "../defaults.js";
 import { InvalidOptionsError } from "../errors.js";
+import { MAX_TIMER_MS, shown } from "../services/values.js";
+
+export { shown };
 
 type Valued<T> = {
   [K in OptionPath]: ReturnType<typeof defaultOf<K>> extends T ? K : never;
 }[OptionPath];
 
-/**
- * The longest delay a timer can hold: 2,147,483,647 ms (about 24.8 days). Node.js
- * and browsers fire a longer timer after 1 ms, so a longer duration is refused.
- */
-export const MAX_TIMER_MS = 2_147_483_647;
-
-/** The longest duration option, in seconds (`MAX_TIMER_MS`). */
+/** The longest duration option, in seconds (what a timer can hold). */
 export const MAX_DURATION_SECONDS = MAX_TIMER_MS / 1000;
-
-/** A value as an error message shows it: a string is quoted and called a string. */
-export function shown(value: unknown): string {
-  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
-  if (typeof value === "bigint") return `the bigint ${String(value)}n`;
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "function") return "a function";
-  if (typeof value === "object" && value !== null) return "an object";
-  return String(value);
-}
 
 export function seconds(
   value: unknown,
@@ -84,4 +71,58 @@ export function objectOrEmpty(value: unknown, field: string): Record<string, unk
     throw new InvalidOptionsError(field, "expected an object");
   }
   return value as Record<string, unknown>;
+}
+
+/** Edit distance between two short names (case-insensitive). */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j += 1) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
+    }
+    row = next;
+  }
+  return row[y.length] ?? 0;
+}
+
+/** The known name `key` most likely meant, if one is close. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const prefixed = known.find((name) => name.toLowerCase().startsWith(lower) && lower.length >= 3);
+  if (prefixed) return prefixed;
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.ceil(key.length / 3)) + 1;
+  for (const name of known) {
+    const d = distance(key, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Throws `InvalidOptionsError` for a key of `value` that is not one of
+ * `known` (a typo would otherwise be ignored and its option left at its
+ * default), naming it and the known key it most likely meant.
+ */
+export function onlyKnownKeys(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  parent: string,
+): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const field = parent ? `${parent}.${key}` : key;
+    const guess = nearest(key, known);
+    throw new InvalidOptionsError(
+      field,
+      `unknown option${guess ? ` (did you mean ${parent ? `${parent}.` : ""}${guess}?)` : ""}; known: ${known.join(", ")}`,
+    );
+  }
 }

@@ -342,3 +342,96 @@ describe("resolveOptions rejects each invalid option, naming it", () => {
     expect(String(error.stack)).not.toContain(PASSWORD);
   });
 });
+
+describe("resolveOptions refuses unknown keys, naming them and the nearest known one", () => {
+  it.each<[string, Record<string, unknown>, string, string | undefined]>([
+    ["a retry typo", { retry: { baseSeconds: 5 } }, "retry", "retryBackoff"],
+    ["retryBackof", { retryBackof: {} }, "retryBackof", "retryBackoff"],
+    ["onAuthFaliure", { onAuthFaliure: () => ({}) }, "onAuthFaliure", "onAuthFailure"],
+    ["something unrelated", { colour: "red" }, "colour", undefined],
+    ["retryBackoff.base", { retryBackoff: { base: 1 } }, "retryBackoff.base", "baseSeconds"],
+    [
+      "retryBackoff.maxRetry",
+      { retryBackoff: { maxRetry: 3 } },
+      "retryBackoff.maxRetry",
+      "maxRetries",
+    ],
+    ["timeouts.connect", { timeouts: { connect: 5 } }, "timeouts.connect", "connectSeconds"],
+    [
+      "timeouts.connectTimeout",
+      { timeouts: { connectTimeout: 5 } },
+      "timeouts.connectTimeout",
+      undefined,
+    ],
+    [
+      "offlineQueue.maxMessage",
+      { offlineQueue: { maxMessage: 5 } },
+      "offlineQueue.maxMessage",
+      "maxMessages",
+    ],
+  ])("%s", (_, extra, field, guess) => {
+    const error = invalid(() => resolveOptions(withOptions(extra)));
+    expect(error.field).toBe(field);
+    expect(error.message).toContain("unknown option");
+    if (guess)
+      expect(error.message).toContain(
+        `did you mean ${field.includes(".") ? `${field.split(".")[0]}.` : ""}${guess}?`,
+      );
+    else expect(error.message).not.toContain("did you mean");
+    expect(error.message).not.toContain(PASSWORD);
+  });
+
+  it("every documented option is known", () => {
+    expect(() =>
+      resolveOptions(
+        withOptions({
+          onAuthFailure: () => ({ password: "x" }),
+          retryBackoff: {
+            baseSeconds: 1,
+            ceilSeconds: 2,
+            jitter: "full",
+            resetAfterSeconds: 3,
+            maxRetries: 4,
+          },
+          refreshWaitSeconds: 1,
+          timeouts: {
+            connectSeconds: 1,
+            restoreSeconds: 1,
+            refreshSeconds: 1,
+            closeSeconds: 1,
+            probeSeconds: 1,
+          },
+          offlineQueue: {
+            maxMessages: 1,
+            maxBytes: 1,
+            qos0: "reject",
+            overflow: "dropOldest",
+            afterDisconnect: "queue",
+          },
+          subscribeBatchSize: 5,
+          inspect: () => {},
+          mqtt: { keepalive: 30 },
+          environment: false,
+        }),
+      ),
+    ).not.toThrow();
+  });
+});
+
+describe("error messages show what they were given", () => {
+  it('port "1883" is refused as a string', () => {
+    const error = invalid(() =>
+      resolveOptions(withOptions({ endpoint: { ...endpoint, port: "1883" } })),
+    );
+    expect(error.field).toBe("endpoint.port");
+    expect(error.message).toContain('got the string "1883"');
+  });
+
+  it("afterDisconnect must be reject or queue", () => {
+    const error = invalid(() =>
+      resolveOptions(withOptions({ offlineQueue: { afterDisconnect: "drop" } })),
+    );
+    expect(error.field).toBe("offlineQueue.afterDisconnect");
+    expect(error.message).toContain('got the string "drop"');
+  });
+});

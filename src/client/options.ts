@@ -30,6 +30,7 @@ import {
   resolveEndpoint,
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
+import { DEBUG_SINK, type DebugSink, mqttLog } from "../services/mqtt-log.js";
 import type { OutboxLimits } from "../services/outbox.js";
 import { count, objectOrEmpty, oneOf, onlyKnownKeys, seconds, shown } from "./validate.js";
 
@@ -168,6 +169,16 @@ export interface RealtimeClientOptions {
    * @default browserEnvironment (does nothing outside browsers)
    */
   environment?: EnvironmentWatcher | false;
+  /**
+   * Shows what the client does, without devtools: one line per state change
+   * and per mqtt.js step (packets written and read, timers), with passwords,
+   * user names, tokens, `authenticationData`, JWT-looking text and payloads
+   * redacted. `true` writes them with `console.debug`; a function receives
+   * each line. mqtt.js's own logger is replaced by the SDK's in every case,
+   * so `DEBUG=mqttjs*` no longer prints the CONNECT packet (and its password);
+   * use this option instead. @default off
+   */
+  debug?: boolean | ((line: string) => void);
 }
 
 /**
@@ -186,6 +197,7 @@ const KNOWN_OPTIONS = {
     "inspect",
     "mqtt",
     "environment",
+    "debug",
   ],
   retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
   timeouts: ["connectSeconds", "restoreSeconds", "refreshSeconds", "closeSeconds", "probeSeconds"],
@@ -205,6 +217,8 @@ export interface ResolvedOptions {
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
   readonly environment: EnvironmentWatcher | false;
+  /** Where the `debug` option's lines go; none without it. */
+  readonly debug: DebugSink | undefined;
 }
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
@@ -313,6 +327,13 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   endpoints.forEach((endpoint, i) => {
     assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
   });
+  if ((o.mqtt as { log?: unknown } | undefined)?.log !== undefined) {
+    throw new InvalidOptionsError(
+      "mqtt.log",
+      "the SDK gives mqtt.js its own logger, which redacts credentials: use the debug option",
+    );
+  }
+  const debug = debugSink(o.debug);
   const environment = o.environment ?? browserEnvironment;
   if (environment !== false && typeof environment !== "function") {
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
@@ -328,10 +349,24 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     afterDisconnect,
     inspect,
-    mqtt,
+    // mqtt.js logs through the SDK's one shared, redacting function; this client's sink rides along.
+    mqtt: { ...mqtt, log: mqttLog, ...(debug ? { [DEBUG_SINK]: debug } : {}) } as MqttOptions,
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
+    debug,
   };
+}
+
+/** The `debug` option as a sink (its secrets are the client's, set when the client is made). */
+function debugSink(value: unknown): DebugSink | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) {
+    return { write: (line) => console.debug(`[courier-web-sdk] ${line}`), secrets: undefined };
+  }
+  if (typeof value === "function") {
+    return { write: value as (line: string) => void, secrets: undefined };
+  }
+  throw new InvalidOptionsError("debug", `expected true, false or a function, got ${shown(value)}`);
 }
 
 /** An integer option in `[min, max]`, or left out. */

@@ -116,6 +116,11 @@ export class RealtimeClient {
       message: (message) => this.#events.emit("message", message),
       error: emitError,
     });
+    const { debug } = this.#options;
+    if (debug) {
+      debug.secrets = this.#services.secrets;
+      this.#events.on("stateChange", (c) => debug.write(`state ${c.previous} → ${c.state}`));
+    }
     this.#actor = createActor(clientMachine, {
       input: machineInput(this.#options, { random: Math.random, services: this.#services }),
       // Devtools get redacted copies: no password, token or user name (README "In the browser").

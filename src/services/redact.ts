@@ -28,7 +28,7 @@ export const REDACTED = "[redacted]";
 
 /** Field names (lower-cased) whose value is a credential wherever it appears. */
 const CREDENTIAL_FIELD =
-  /(pass(word|wd)?|user(name)?|secret|jwt|token|authorization|cookie|credentials?|api_?key)$/;
+  /(pass(word|wd)?|user(name)?|secret|jwt|token|authorization|authenticationdata|cookie|credentials?|api_?key)$/;
 
 /** Snapshot fields that hold the machine's definition, not data. */
 const DEFINITION_FIELDS = new Set(["machine", "_nodes", "tags", "historyValue"]);

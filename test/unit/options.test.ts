@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type RealtimeClientOptions, resolveOptions } from "../../src/client/options.js";
 import { InvalidOptionsError } from "../../src/errors.js";
+import { mqttLog } from "../../src/services/mqtt-log.js";
 
 const PASSWORD = "p4ssw0rd-must-not-leak";
 const endpoint = { host: "broker.example.com", port: 8883, username: "u", password: PASSWORD };
@@ -57,7 +58,8 @@ describe("resolveOptions defaults", () => {
     expect(resolved.subscribeBatchSize).toBe(100);
     expect(resolved.onAuthFailure).toBeUndefined();
     expect(resolved.inspect).toBeUndefined();
-    expect(resolved.mqtt).toEqual({});
+    // Only the SDK's shared logger, which keeps mqtt.js's CONNECT lines (and passwords) out of DEBUG output.
+    expect(resolved.mqtt).toEqual({ log: mqttLog });
   });
 
   it("endpoint: defaults applied, random courier_ client id, password sealed", () => {
@@ -126,7 +128,7 @@ describe("resolveOptions keeps valid values", () => {
     });
     expect(resolved.subscribeBatchSize).toBe(7);
     expect(resolved.inspect).toBe(inspect);
-    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5 });
+    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5, log: mqttLog });
   });
 
   it("a credentials provider object is accepted as onAuthFailure", () => {
@@ -433,5 +435,23 @@ describe("error messages show what they were given", () => {
     );
     expect(error.field).toBe("offlineQueue.afterDisconnect");
     expect(error.message).toContain('got the string "drop"');
+  });
+});
+
+describe("the debug option and mqtt.js's logger", () => {
+  it("every client shares one logger function", () => {
+    const a = resolveOptions(withOptions({}));
+    const b = resolveOptions(withOptions({ debug: () => {} }));
+    expect(a.mqtt.log).toBe(mqttLog);
+    expect(b.mqtt.log).toBe(mqttLog);
+    expect(a.debug).toBeUndefined();
+    expect(b.debug).toBeDefined();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["debug a string", { debug: "verbose" }, "debug"],
+    ["mqtt.log set by the user", { mqtt: { log: console.log } }, "mqtt.log"],
+  ])("%s → %s", (_, extra, field) => {
+    expect(invalid(() => resolveOptions(withOptions(extra))).field).toBe(field);
   });
 });

@@ -32,6 +32,7 @@ import {
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import { DEBUG_SINK, type DebugSink, mqttLog } from "../services/mqtt-log.js";
 import type { OutboxLimits } from "../services/outbox.js";
+import type { Secret } from "../services/secret.js";
 import { count, objectOrEmpty, oneOf, onlyKnownKeys, seconds, shown } from "./validate.js";
 
 /**
@@ -45,6 +46,11 @@ export interface CredentialsProvider extends Omit<CoreCredentialsProvider, "getC
    * over the current one — and gives up when `request.signal` aborts.
    */
   getCredentials(request?: CredentialsRequest): Promise<EndpointUpdate>;
+  /**
+   * Told the password a client uses from now on: the one it started with,
+   * or one `updateEndpoint()` set.
+   */
+  usingCredentials?(password: Secret | undefined): void;
 }
 
 /**

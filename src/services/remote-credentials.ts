@@ -8,6 +8,11 @@
 
 import { CredentialsFetchError, InvalidOptionsError } from "../errors.js";
 import { type CredentialsProvider, type CredentialsRequest, shareFlight } from "./credentials.js";
+
+type Provider<P extends CredentialsProvider> = P;
+/** Checked by the compiler: a `RemoteCredentials` is a credentials provider. */
+export type RemoteCredentialsProvider = Provider<RemoteCredentials>;
+
 import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import { scrubbedError } from "./redact.js";
@@ -49,8 +54,13 @@ export type CredentialsMapper<T> = (response: T) => Endpoint;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * The page's "Remote Credentials Provider": pass it as `onAuthFailure`. Fetches
+ * `url` and maps its JSON answer to endpoint fields with `map`; concurrent
+ * callers share one request (see the README, `RemoteCredentials`).
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the page's sample maps an untyped JSON answer (`response.broker.host`).
-export class RemoteCredentials<T = any> implements CredentialsProvider {
+export class RemoteCredentials<T = any> {
   readonly #url: string;
   readonly #map: CredentialsMapper<T>;
   readonly #fetch: typeof globalThis.fetch;

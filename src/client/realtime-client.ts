@@ -23,6 +23,7 @@ import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
+import { shown } from "../services/values.js";
 import {
   type AbortOptions,
   abortableConnect,
@@ -89,7 +90,7 @@ interface Waiter {
 function qosOf(value: unknown, field: string): Qos {
   if (value === undefined) return 0;
   if (value !== 0 && value !== 1 && value !== 2) {
-    throw new InvalidOptionsError(field, `expected 0, 1 or 2, got ${String(value)}`);
+    throw new InvalidOptionsError(field, `expected 0, 1 or 2, got ${shown(value)}`);
   }
   return value;
 }

@@ -144,3 +144,13 @@ describe("publish() after disconnect()", () => {
     expect(broker.published.map((p) => p.topic)).toEqual(["t/early"]);
   });
 });
+
+test('a QoS given as the string "1" is refused as a string, by publish(), subscribe() and messages()', async () => {
+  broker = await TestBroker.start();
+  const client = new RealtimeClient({ endpoint: { host: "127.0.0.1", port: broker.tcpPort } });
+  clients.push(client);
+  const qos = "1" as never;
+  await expect(client.publish("t", "x", { qos })).rejects.toThrow('got the string "1"');
+  await expect(client.subscribe("t", () => {}, { qos })).rejects.toThrow('got the string "1"');
+  expect(() => client.messages("t", { qos })).toThrow('got the string "1"');
+});

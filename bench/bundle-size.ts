@@ -56,9 +56,17 @@ export const OWN_TARGET_BYTES = 11_000;
  * iteration over messages with its bounded buffer (client/message-stream.ts),
  * AbortSignal on connect/subscribe/publish and once() (client/abort.ts), and
  * their two errors. (The React bindings are a separate entry and add nothing.)
+ * Then +1.8 KB (17,470 → 19,250) for refusing bad input where it is made:
+ * durations past what a timer holds, mqtt.js options outside MQTT's ranges
+ * (keepalive, clean, the CONNECT properties), unknown option keys with the
+ * nearest known one, listeners that are not functions, RemoteCredentials'
+ * arguments, values shown by kind ("the string \"1883\""), a mapper's
+ * error kept as a scrubbed cause, publish() after disconnect(); and for the
+ * one shared, redacting logger mqtt.js writes through (the `debug` option,
+ * services/mqtt-log.ts), which keeps the password out of `DEBUG=mqttjs*`.
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 17_500;
+export const OWN_BUDGET_BYTES = 19_300;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -1,9 +1,9 @@
 /**
  * Every `RealtimeClient` option that has a default, once: its value, its
- * unit, and — for the timing options — the machine delay it sets. Option
- * resolution, the machine's input, the statechart diagrams' delay labels,
- * the tests and the demo all read this table; the `@default` tags on the
- * option types say the same (README "Options").
+ * unit, and — for the timing options — the statechart delay it sets.
+ * Option resolution, the statechart's input and its diagrams' delay labels
+ * all read this table; the `@default` tags on the option types and the
+ * README's options table say the same.
  */
 
 import type {
@@ -49,6 +49,7 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.maxBytes": option(4 * 1024 * 1024, "bytes"),
   "offlineQueue.qos0": option<"queue" | "reject">("queue", "mode"),
   "offlineQueue.overflow": option<"rejectNew" | "dropOldest">("rejectNew", "mode"),
+  "offlineQueue.afterDisconnect": option<"reject" | "queue">("reject", "mode"),
   subscribeBatchSize: option(100, "count"),
 } as const;
 

@@ -6,6 +6,8 @@
 export type { AbortOptions, EventValue, OnceOptions } from "./client/abort.js";
 export type { MessageStream, MessagesOptions } from "./client/message-stream.js";
 export type {
+  AuthFailureHandler,
+  CredentialsProvider,
   OfflineQueueOptions,
   RealtimeClientOptions,
   RetryBackoffOptions,
@@ -33,13 +35,8 @@ export {
   type Random,
 } from "./services/backoff.js";
 export type { MqttOptions } from "./services/broker-link.js";
-export type {
-  AuthFailureContext,
-  AuthFailureHandler,
-  CredentialsProvider,
-  CredentialsRequest,
-} from "./services/credentials.js";
-export type { Endpoint, Scheme } from "./services/endpoint.js";
+export type { AuthFailureContext, CredentialsRequest } from "./services/credentials.js";
+export type { Endpoint, EndpointUpdate, Scheme } from "./services/endpoint.js";
 export {
   browserEnvironment,
   type EnvironmentSignal,

@@ -4,6 +4,9 @@
  * is re-thrown on a fresh task, as DOM event listeners' errors are.
  */
 
+import { InvalidOptionsError } from "../errors.js";
+import { shown } from "../services/values.js";
+
 // biome-ignore lint/suspicious/noExplicitAny: listener signatures vary per event.
 type Listener = (...args: any[]) => void;
 
@@ -11,6 +14,10 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
   readonly #listeners = new Map<keyof Events, Set<Listener>>();
 
   on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
+    // Checked here, not when the event fires: a listener that is not a function would throw then.
+    if (typeof listener !== "function") {
+      throw new InvalidOptionsError("listener", `expected a function, got ${shown(listener)}`);
+    }
     let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();

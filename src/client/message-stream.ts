@@ -19,6 +19,7 @@ import {
 import type { Qos } from "../services/broker-link.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter } from "../services/topics.js";
+import { shown } from "../services/values.js";
 import type { AbortOptions } from "./abort.js";
 
 /** Options of `client.messages()`. */
@@ -88,7 +89,7 @@ export class MessageStream implements AsyncIterableIterator<Message, undefined> 
     assertTopicFilter(filter);
     const { qos = 0, bufferSize = 1000, overflow = "dropOldest", signal } = options;
     if (qos !== 0 && qos !== 1 && qos !== 2) {
-      throw new InvalidOptionsError("options.qos", `expected 0, 1 or 2, got ${String(qos)}`);
+      throw new InvalidOptionsError("options.qos", `expected 0, 1 or 2, got ${shown(qos)}`);
     }
     if (!Number.isInteger(bufferSize) || bufferSize < 1) {
       throw new InvalidOptionsError("options.bufferSize", "expected an integer ≥ 1");

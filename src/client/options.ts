@@ -13,20 +13,61 @@ import type {
 } from "../machines/connection.types.js";
 import { JITTERS, type Jitter, type Random } from "../services/backoff.js";
 import type { MqttOptions } from "../services/broker-link.js";
-import { type AuthFailureHandler, isCredentialsProvider } from "../services/credentials.js";
+import {
+  type AuthFailureContext,
+  type AuthFailureHandler as CoreAuthFailureHandler,
+  type CredentialsProvider as CoreCredentialsProvider,
+  type CredentialsRequest,
+  isCredentialsProvider,
+} from "../services/credentials.js";
 import {
   assertCredentialsFit,
   type Endpoint,
+  type EndpointUpdate,
   isBrowserLike,
   type ResolvedEndpoint,
   randomClientId,
   resolveEndpoint,
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
+import { DEBUG_SINK, type DebugSink, mqttLog } from "../services/mqtt-log.js";
 import type { OutboxLimits } from "../services/outbox.js";
-import { count, objectOrEmpty, oneOf, seconds } from "./validate.js";
+import type { Secret } from "../services/secret.js";
+import { count, objectOrEmpty, oneOf, onlyKnownKeys, seconds, shown } from "./validate.js";
 
-/** `retryBackoff`: how network and auth retries back off, and when to give up. */
+/**
+ * Anything that can produce fresh credentials. `RemoteCredentials` is one.
+ * Only `getCredentials` is required; the other members are what a provider
+ * may implement to hear more from the clients that use it.
+ */
+export interface CredentialsProvider extends Omit<CoreCredentialsProvider, "getCredentials"> {
+  /**
+   * Resolves with fresh credentials — any fields of an `Endpoint`, merged
+   * over the current one — and gives up when `request.signal` aborts.
+   */
+  getCredentials(request?: CredentialsRequest): Promise<EndpointUpdate>;
+  /**
+   * Told the password a client uses from now on: the one it started with,
+   * or one `updateEndpoint()` set.
+   */
+  usingCredentials?(password: Secret | undefined): void;
+}
+
+/**
+ * The page's `onAuthFailure`: a function returning fresh credentials, or a
+ * provider object. What it returns is merged over the current endpoint, so
+ * `{ password }` alone is enough.
+ */
+export type AuthFailureHandler =
+  | ((context: AuthFailureContext) => Promise<EndpointUpdate> | EndpointUpdate)
+  | CredentialsProvider;
+
+/**
+ * `retryBackoff`: how network and auth retries back off, and when to give up.
+ * Every duration here is at most 2147483.647 seconds (about 24.8 days, the
+ * longest delay a JavaScript timer holds); a longer one throws
+ * `InvalidOptionsError` at construction rather than firing after 1 ms.
+ */
 export interface RetryBackoffOptions {
   /** Delay before the first retry, in seconds. @default 1 */
   baseSeconds?: number;
@@ -44,7 +85,12 @@ export interface RetryBackoffOptions {
   maxRetries?: number;
 }
 
-/** `timeouts`: how long each step may take before it counts as failed. */
+/**
+ * `timeouts`: how long each step may take before it counts as failed. Each
+ * is a positive number of seconds, at most 2147483.647 (about 24.8 days, the
+ * longest delay a JavaScript timer holds); a longer one throws
+ * `InvalidOptionsError` at construction.
+ */
 export interface TimeoutOptions {
   /** CONNACK must arrive within this many seconds. @default 30 */
   connectSeconds?: number;
@@ -68,6 +114,14 @@ export interface OfflineQueueOptions {
   qos0?: "queue" | "reject";
   /** When full: reject the new publish, or reject the oldest queued one. @default "rejectNew" */
   overflow?: "rejectNew" | "dropOldest";
+  /**
+   * A publish made after `disconnect()` (and before the next `connect()`):
+   * `reject` settles it at once with `ClientClosedError`, as `disconnect()`
+   * does with what was queued; `queue` holds it for the next `connect()`. A
+   * publish made before the first `connect()` is always queued.
+   * @default "reject"
+   */
+  afterDisconnect?: "reject" | "queue";
 }
 
 /** Options of `new RealtimeClient(options)`; only `endpoint` is required. */
@@ -87,7 +141,10 @@ export interface RealtimeClientOptions {
   onAuthFailure?: AuthFailureHandler;
   /** Backoff for every retry, auth and network alike. */
   retryBackoff?: RetryBackoffOptions;
-  /** Wait between a successful refresh and the reconnection, in seconds (the page's step 4). @default 2 */
+  /**
+   * Wait between a successful refresh and the reconnection, in seconds (the page's step 4);
+   * 0 to 2147483.647. @default 2
+   */
   refreshWaitSeconds?: number;
   timeouts?: TimeoutOptions;
   /** Limits of the queue that holds publishes while not connected. */
@@ -99,7 +156,14 @@ export interface RealtimeClientOptions {
    * `@statelyai/inspect`); passed to `createActor({ inspect })`.
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
-  /** Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions… */
+  /**
+   * Extra mqtt.js options: keepalive, clean, protocolVersion, will, properties, TLS, wsOptions…
+   * Those MQTT bounds are checked at construction (`InvalidOptionsError`):
+   * `keepalive` an integer 0–65535 seconds (MQTT 3.1.2.10), `protocolVersion`
+   * 3, 4 or 5, `clean` a boolean, and in `properties` (MQTT 5 3.1.2.11)
+   * `sessionExpiryInterval` 0–4294967295, `receiveMaximum` 1–65535,
+   * `maximumPacketSize` 1–4294967295, `topicAliasMaximum` 0–65535.
+   */
   mqtt?: MqttOptions;
   /**
    * Platform signals the client follows: `offline` drops to the reconnect
@@ -111,23 +175,61 @@ export interface RealtimeClientOptions {
    * @default browserEnvironment (does nothing outside browsers)
    */
   environment?: EnvironmentWatcher | false;
+  /**
+   * Shows what the client does, without devtools: one line per state change
+   * and per mqtt.js step (packets written and read, timers), with passwords,
+   * user names, tokens, `authenticationData`, JWT-looking text and payloads
+   * redacted. `true` writes them with `console.debug`; a function receives
+   * each line. mqtt.js's own logger is replaced by the SDK's in every case,
+   * so `DEBUG=mqttjs*` no longer prints the CONNECT packet (and its password);
+   * use this option instead. @default off
+   */
+  debug?: boolean | ((line: string) => void);
 }
+
+/**
+ * The options `resolveOptions` reads, by object; any other key throws
+ * `InvalidOptionsError` naming it (a new option must be listed here).
+ */
+const KNOWN_OPTIONS = {
+  "": [
+    "endpoint",
+    "onAuthFailure",
+    "retryBackoff",
+    "refreshWaitSeconds",
+    "timeouts",
+    "offlineQueue",
+    "subscribeBatchSize",
+    "inspect",
+    "mqtt",
+    "environment",
+    "debug",
+  ],
+  retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
+  timeouts: ["connectSeconds", "restoreSeconds", "refreshSeconds", "closeSeconds", "probeSeconds"],
+  offlineQueue: ["maxMessages", "maxBytes", "qos0", "overflow", "afterDisconnect"],
+} as const satisfies Record<string, readonly string[]>;
 
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
-  readonly onAuthFailure: AuthFailureHandler | undefined;
+  readonly onAuthFailure: CoreAuthFailureHandler | undefined;
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly outbox: OutboxLimits;
   readonly subscribeBatchSize: number;
+  /** `offlineQueue.afterDisconnect`. */
+  readonly afterDisconnect: "reject" | "queue";
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
   readonly environment: EnvironmentWatcher | false;
+  /** Where the `debug` option's lines go; none without it. */
+  readonly debug: DebugSink | undefined;
 }
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
+  onlyKnownKeys(o, KNOWN_OPTIONS[""], "");
   const clientId = randomClientId();
   const list = Array.isArray(o.endpoint) ? (o.endpoint as unknown[]) : [o.endpoint];
   if (list.length === 0)
@@ -163,6 +265,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   }
 
   const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
+  onlyKnownKeys(rb, KNOWN_OPTIONS.retryBackoff, "retryBackoff");
   const baseSeconds = seconds(rb.baseSeconds, "retryBackoff.baseSeconds");
   const ceilSeconds = seconds(
     rb.ceilSeconds,
@@ -184,6 +287,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   };
 
   const t = objectOrEmpty(o.timeouts, "timeouts");
+  onlyKnownKeys(t, KNOWN_OPTIONS.timeouts, "timeouts");
   const timing: ConnectionTiming = {
     refreshWaitMs: seconds(o.refreshWaitSeconds, "refreshWaitSeconds", true) * 1000,
     connectTimeoutMs: seconds(t.connectSeconds, "timeouts.connectSeconds") * 1000,
@@ -195,12 +299,18 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
+  onlyKnownKeys(q, KNOWN_OPTIONS.offlineQueue, "offlineQueue");
   const outbox: OutboxLimits = {
     maxMessages: count(q.maxMessages, "offlineQueue.maxMessages", true),
     maxBytes: count(q.maxBytes, "offlineQueue.maxBytes", true),
     qos0: oneOf(q.qos0, ["queue", "reject"] as const, "offlineQueue.qos0"),
     overflow: oneOf(q.overflow, ["rejectNew", "dropOldest"] as const, "offlineQueue.overflow"),
   };
+  const afterDisconnect = oneOf(
+    q.afterDisconnect,
+    ["reject", "queue"] as const,
+    "offlineQueue.afterDisconnect",
+  );
 
   const inspect = o.inspect as RealtimeClientOptions["inspect"];
   if (
@@ -216,12 +326,20 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   if (![3, 4, 5].includes(protocolVersion)) {
     throw new InvalidOptionsError(
       "mqtt.protocolVersion",
-      `expected 3, 4 or 5, got ${String(protocolVersion)}`,
+      `expected 3, 4 or 5, got ${shown(protocolVersion)}`,
     );
   }
+  checkMqttOptions(mqtt as Record<string, unknown>);
   endpoints.forEach((endpoint, i) => {
     assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
   });
+  if ((o.mqtt as { log?: unknown } | undefined)?.log !== undefined) {
+    throw new InvalidOptionsError(
+      "mqtt.log",
+      "the SDK gives mqtt.js its own logger, which redacts credentials: use the debug option",
+    );
+  }
+  const debug = debugSink(o.debug);
   const environment = o.environment ?? browserEnvironment;
   if (environment !== false && typeof environment !== "function") {
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
@@ -229,16 +347,85 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
 
   return {
     endpoints,
-    onAuthFailure: onAuthFailure as AuthFailureHandler | undefined,
+    // What it returns is merged over the current endpoint, whichever fields it has.
+    onAuthFailure: onAuthFailure as CoreAuthFailureHandler | undefined,
     retry,
     timing,
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
+    afterDisconnect,
     inspect,
-    mqtt,
+    // mqtt.js logs through the SDK's one shared, redacting function; this client's sink rides along.
+    mqtt: { ...mqtt, log: mqttLog, ...(debug ? { [DEBUG_SINK]: debug } : {}) } as MqttOptions,
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
+    debug,
   };
+}
+
+/** The `debug` option as a sink (its secrets are the client's, set when the client is made). */
+function debugSink(value: unknown): DebugSink | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) {
+    return { write: (line) => console.debug(`[courier-web-sdk] ${line}`), secrets: undefined };
+  }
+  if (typeof value === "function") {
+    return { write: value as (line: string) => void, secrets: undefined };
+  }
+  throw new InvalidOptionsError("debug", `expected true, false or a function, got ${shown(value)}`);
+}
+
+/** An integer option in `[min, max]`, or left out. */
+function integerIn(value: unknown, field: string, min: number, max: number, why: string): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidOptionsError(
+      field,
+      `expected an integer from ${min} to ${max} (${why}), got ${shown(value)}`,
+    );
+  }
+}
+
+function booleanOrAbsent(value: unknown, field: string): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new InvalidOptionsError(field, `expected true or false, got ${shown(value)}`);
+  }
+}
+
+/**
+ * The mqtt.js options whose range MQTT fixes: a value outside it would be
+ * sent in every CONNECT and refused (or misread) by the broker every time.
+ */
+function checkMqttOptions(mqtt: Record<string, unknown>): void {
+  integerIn(mqtt.keepalive, "mqtt.keepalive", 0, 65_535, "seconds, MQTT 3.1.2.10");
+  booleanOrAbsent(mqtt.clean, "mqtt.clean");
+  if (mqtt.properties === undefined) return;
+  const p = objectOrEmpty(mqtt.properties, "mqtt.properties");
+  const four = 4_294_967_295;
+  integerIn(
+    p.sessionExpiryInterval,
+    "mqtt.properties.sessionExpiryInterval",
+    0,
+    four,
+    "seconds, MQTT 5 3.1.2.11.2",
+  );
+  integerIn(p.receiveMaximum, "mqtt.properties.receiveMaximum", 1, 65_535, "MQTT 5 3.1.2.11.3");
+  integerIn(
+    p.maximumPacketSize,
+    "mqtt.properties.maximumPacketSize",
+    1,
+    four,
+    "bytes, MQTT 5 3.1.2.11.4",
+  );
+  integerIn(
+    p.topicAliasMaximum,
+    "mqtt.properties.topicAliasMaximum",
+    0,
+    65_535,
+    "MQTT 5 3.1.2.11.5",
+  );
+  booleanOrAbsent(p.requestResponseInformation, "mqtt.properties.requestResponseInformation");
+  booleanOrAbsent(p.requestProblemInformation, "mqtt.properties.requestProblemInformation");
 }
 
 /**

@@ -18,11 +18,12 @@ import {
 } from "../errors.js";
 import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
-import type { Endpoint } from "../services/endpoint.js";
+import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
+import { shown } from "../services/values.js";
 import {
   type AbortOptions,
   abortableConnect,
@@ -89,7 +90,7 @@ interface Waiter {
 function qosOf(value: unknown, field: string): Qos {
   if (value === undefined) return 0;
   if (value !== 0 && value !== 1 && value !== 2) {
-    throw new InvalidOptionsError(field, `expected 0, 1 or 2, got ${String(value)}`);
+    throw new InvalidOptionsError(field, `expected 0, 1 or 2, got ${shown(value)}`);
   }
   return value;
 }
@@ -104,6 +105,8 @@ export class RealtimeClient {
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
   #disconnectWaiters: Waiter[] = [];
+  /** `disconnect()` was called and no `connect()` since (see `offlineQueue.afterDisconnect`). */
+  #closedByUser = false;
   /** Open `messages()` iterators, ended when the client is disposed of. */
   readonly #streams = new Set<MessageStream>();
 
@@ -114,6 +117,11 @@ export class RealtimeClient {
       message: (message) => this.#events.emit("message", message),
       error: emitError,
     });
+    const { debug } = this.#options;
+    if (debug) {
+      debug.secrets = this.#services.secrets;
+      this.#events.on("stateChange", (c) => debug.write(`state ${c.previous} → ${c.state}`));
+    }
     this.#actor = createActor(clientMachine, {
       input: machineInput(this.#options, { random: Math.random, services: this.#services }),
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
@@ -160,6 +168,7 @@ export class RealtimeClient {
   connect(options: AbortOptions = {}): Promise<void> {
     const aborted = abortedAlready("connect()", options.signal);
     if (aborted) return aborted;
+    this.#closedByUser = false;
     if (this.#state === "connected") return Promise.resolve();
     const connected = new Promise<void>((resolve, reject) =>
       this.#connectWaiters.push({ resolve, reject }),
@@ -179,6 +188,7 @@ export class RealtimeClient {
    * Tracked subscriptions are kept and restored by the next `connect()`.
    */
   disconnect(): Promise<void> {
+    this.#closedByUser = true;
     if (this.#state === "idle") {
       this.#actor.send({ type: "USER.DISCONNECT" });
       return Promise.resolve();
@@ -194,7 +204,7 @@ export class RealtimeClient {
    * Replaces host, port and/or credentials for the next (re-)connection.
    * Fields left out keep their values. Never tears down a live connection.
    */
-  updateEndpoint(endpoint: Endpoint): void {
+  updateEndpoint(endpoint: EndpointUpdate): void {
     const current = currentEndpoint(this.#actor.getSnapshot().context);
     const next = this.#services.update(current, endpoint);
     this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
@@ -237,6 +247,8 @@ export class RealtimeClient {
    * Publishes. Resolves on delivery: written to the socket for QoS 0, PUBACK
    * / PUBCOMP for QoS 1 / 2. While not connected the publish is queued
    * (bounded by `offlineQueue`) and sent in order after the next restore.
+   * After `disconnect()`, until the next `connect()`, it rejects at once with
+   * `ClientClosedError` (unless `offlineQueue.afterDisconnect` is `"queue"`).
    * Aborting `options.signal` before it settled rejects with `AbortError` and
    * takes it out of the queue (one already written cannot be recalled, but is
    * not sent again).
@@ -253,6 +265,9 @@ export class RealtimeClient {
       }
       const qos = qosOf(options.qos, "options.qos");
       if (this.#state === "failed") throw new ClientFailedError("publish()", this.error);
+      if (this.#closedByUser && this.#options.afterDisconnect === "reject") {
+        throw new ClientClosedError("publish()");
+      }
       const retain = options.retain === true;
       const { properties } = options;
       const request = properties

@@ -6,10 +6,16 @@
 
 import { defaultOf, type OptionPath } from "../defaults.js";
 import { InvalidOptionsError } from "../errors.js";
+import { MAX_TIMER_MS, shown } from "../services/values.js";
+
+export { shown };
 
 type Valued<T> = {
   [K in OptionPath]: ReturnType<typeof defaultOf<K>> extends T ? K : never;
 }[OptionPath];
+
+/** The longest duration option, in seconds (what a timer can hold). */
+export const MAX_DURATION_SECONDS = MAX_TIMER_MS / 1000;
 
 export function seconds(
   value: unknown,
@@ -26,7 +32,13 @@ export function seconds(
   ) {
     throw new InvalidOptionsError(
       path,
-      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${String(value)}`,
+      `expected a ${allowZero ? "non-negative" : "positive"} number of seconds, got ${shown(value)}`,
+    );
+  }
+  if (value > MAX_DURATION_SECONDS) {
+    throw new InvalidOptionsError(
+      path,
+      `expected at most ${MAX_DURATION_SECONDS} seconds (timers cannot hold longer delays), got ${value}`,
     );
   }
   return value;
@@ -38,7 +50,7 @@ export function count(value: unknown, path: Valued<number>, allowInfinity = fals
     typeof value === "number" &&
     value >= 1 &&
     (Number.isInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY));
-  if (!ok) throw new InvalidOptionsError(path, `expected a positive integer, got ${String(value)}`);
+  if (!ok) throw new InvalidOptionsError(path, `expected a positive integer, got ${shown(value)}`);
   return value;
 }
 
@@ -47,7 +59,7 @@ export function oneOf<T extends string>(value: unknown, allowed: readonly T[], p
   if (!allowed.includes(value as T)) {
     throw new InvalidOptionsError(
       path,
-      `expected one of ${allowed.join(", ")}, got ${String(value)}`,
+      `expected one of ${allowed.join(", ")}, got ${shown(value)}`,
     );
   }
   return value as T;
@@ -59,4 +71,58 @@ export function objectOrEmpty(value: unknown, field: string): Record<string, unk
     throw new InvalidOptionsError(field, "expected an object");
   }
   return value as Record<string, unknown>;
+}
+
+/** Edit distance between two short names (case-insensitive). */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i += 1) {
+    const next = [i];
+    for (let j = 1; j <= y.length; j += 1) {
+      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
+    }
+    row = next;
+  }
+  return row[y.length] ?? 0;
+}
+
+/** The known name `key` most likely meant, if one is close. */
+export function nearest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const prefixed = known.find((name) => name.toLowerCase().startsWith(lower) && lower.length >= 3);
+  if (prefixed) return prefixed;
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.ceil(key.length / 3)) + 1;
+  for (const name of known) {
+    const d = distance(key, name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Throws `InvalidOptionsError` for a key of `value` that is not one of
+ * `known` (a typo would otherwise be ignored and its option left at its
+ * default), naming it and the known key it most likely meant.
+ */
+export function onlyKnownKeys(
+  value: Record<string, unknown>,
+  known: readonly string[],
+  parent: string,
+): void {
+  for (const key of Object.keys(value)) {
+    if (known.includes(key)) continue;
+    const field = parent ? `${parent}.${key}` : key;
+    const guess = nearest(key, known);
+    throw new InvalidOptionsError(
+      field,
+      `unknown option${guess ? ` (did you mean ${parent ? `${parent}.` : ""}${guess}?)` : ""}; known: ${known.join(", ")}`,
+    );
+  }
 }

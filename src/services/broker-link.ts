@@ -3,12 +3,9 @@
  * else. It maps what mqtt.js reports to four facts — accepted, refused,
  * server DISCONNECT, closed — plus messages and pongs, and leaves every
  * decision (retry, refresh, resubscribe) to the statechart. Every listener
- * it adds is removed by `dispose()`, which also drops the socket. What it
- * needs of mqtt.js beyond its public API is in `mqtt-internals.ts`.
- *
- * Longer than 300 lines on purpose: it is one class around one mqtt.js
- * client, and most of it is the reasoning about packets that arrive before
- * the CONNACK, which has to sit beside the listeners it guards.
+ * it adds is removed by `dispose()`, which also drops the socket. Beyond
+ * mqtt.js's public API it uses only one thing: writing the PUBACK of a
+ * PUBLISH that arrived before the CONNACK itself, after the CONNACK.
  */
 
 // The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
@@ -80,6 +77,10 @@ interface EarlyMessage {
   readonly pubackAfterConnack: number | undefined;
 }
 
+// What it needs of mqtt.js beyond its public API is in mqtt-internals.ts.
+// Longer than 300 lines on purpose: it is one class around one mqtt.js
+// client, and most of it is the reasoning about packets that arrive before
+// the CONNACK, which has to sit beside the listeners it guards.
 export class BrokerLink implements LiveConnection {
   readonly #client: MqttClient;
   readonly #listener: LinkListener;
@@ -116,8 +117,8 @@ export class BrokerLink implements LiveConnection {
       manualConnect: true,
       queueQoSZero: false,
       // The machine's CONNECT_TIMEOUT decides (and disposes this link); mqtt.js's own
-      // timer only backs it up, well after.
-      connectTimeout: connectTimeoutMs + 60_000,
+      // timer only backs it up, well after (and within what a timer can hold).
+      connectTimeout: Math.min(connectTimeoutMs + 60_000, 2_147_483_647),
     });
     // Until CONNACK only: every packet after it would pay for this listener.
     this.#stopPreConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>

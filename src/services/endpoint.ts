@@ -5,6 +5,7 @@
 
 import { InvalidOptionsError } from "../errors.js";
 import { Secret } from "./secret.js";
+import { shown } from "./values.js";
 
 /** How to reach the broker: MQTT over TCP (`mqtt`), TLS (`mqtts`), WebSocket (`ws`) or secure WebSocket (`wss`). */
 export type Scheme = "mqtt" | "mqtts" | "ws" | "wss";
@@ -34,6 +35,13 @@ export interface Endpoint {
    */
   clientId?: string;
 }
+
+/**
+ * What `updateEndpoint()` and `onAuthFailure` take: any fields of an
+ * `Endpoint`, merged over the current one (`{ password }` alone changes the
+ * password and keeps the host, port, user name and the rest).
+ */
+export type EndpointUpdate = Partial<Endpoint>;
 
 /** An endpoint with every default applied and the password sealed. */
 export interface ResolvedEndpoint {
@@ -103,21 +111,21 @@ export function resolveEndpoint(
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65_535) {
     throw new InvalidOptionsError(
       `${field}.port`,
-      `expected an integer from 1 to 65535, got ${String(port)}`,
+      `expected an integer from 1 to 65535, got ${shown(port)}`,
     );
   }
   const scheme = e.scheme ?? defaultScheme();
   if (typeof scheme !== "string" || !SCHEMES.includes(scheme as Scheme)) {
     throw new InvalidOptionsError(
       `${field}.scheme`,
-      `expected one of ${SCHEMES.join(", ")}, got ${String(scheme)}`,
+      `expected one of ${SCHEMES.join(", ")}, got ${shown(scheme)}`,
     );
   }
   const path = e.path ?? DEFAULT_WS_PATH;
   if (typeof path !== "string" || !path.startsWith("/")) {
     throw new InvalidOptionsError(
       `${field}.path`,
-      `expected a path starting with "/", got ${String(path)}`,
+      `expected a path starting with "/", got ${shown(path)}`,
     );
   }
   if (e.username !== undefined && typeof e.username !== "string") {

@@ -1,8 +1,7 @@
 /**
  * What the subscription registry and the outbox speak to: one accepted
  * connection to the broker, and the packets that go over it. The broker
- * adapter (`BrokerLink`) implements it; the unit tests of the registry and
- * the outbox implement it with a scripted broker.
+ * adapter implements it over mqtt.js; anything that speaks MQTT could.
  */
 
 import type { IPublishPacket } from "mqtt";

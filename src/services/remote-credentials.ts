@@ -6,11 +6,18 @@
  * the response body or the token.
  */
 
-import { CredentialsFetchError } from "../errors.js";
+import { CredentialsFetchError, InvalidOptionsError } from "../errors.js";
 import { type CredentialsProvider, type CredentialsRequest, shareFlight } from "./credentials.js";
+
+type Provider<P extends CredentialsProvider> = P;
+/** Checked by the compiler: a `RemoteCredentials` is a credentials provider. */
+export type RemoteCredentialsProvider = Provider<RemoteCredentials>;
+
 import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
+import { scrubbedError } from "./redact.js";
 import type { Secret } from "./secret.js";
+import { MAX_TIMER_MS, shown } from "./values.js";
 
 /** Options of `RemoteCredentials`: the `fetch` to use, its `init`, and a timeout. */
 export interface RemoteCredentialsOptions {
@@ -47,8 +54,13 @@ export type CredentialsMapper<T> = (response: T) => Endpoint;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 
+/**
+ * The page's "Remote Credentials Provider": pass it as `onAuthFailure`. Fetches
+ * `url` and maps its JSON answer to endpoint fields with `map`; concurrent
+ * callers share one request (see the README, `RemoteCredentials`).
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the page's sample maps an untyped JSON answer (`response.broker.host`).
-export class RemoteCredentials<T = any> implements CredentialsProvider {
+export class RemoteCredentials<T = any> {
   readonly #url: string;
   readonly #map: CredentialsMapper<T>;
   readonly #fetch: typeof globalThis.fetch;
@@ -65,19 +77,37 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
     map: CredentialsMapper<T>,
     options: RemoteCredentialsOptions = {},
   ) {
+    // Wrong arguments are InvalidOptionsError (a CourierError), like every option of the SDK.
     if (typeof url !== "string" && !(url instanceof URL)) {
-      throw new TypeError("RemoteCredentials: url must be a string or a URL");
+      throw new InvalidOptionsError(
+        "RemoteCredentials url",
+        `expected a string or a URL, got ${shown(url)}`,
+      );
     }
     if (typeof map !== "function") {
-      throw new TypeError("RemoteCredentials: map must be a function (JSON answer → endpoint)");
+      throw new InvalidOptionsError(
+        "RemoteCredentials map",
+        `expected a function (JSON answer → endpoint), got ${shown(map)}`,
+      );
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw new TypeError("RemoteCredentials: options.timeoutMs must be positive (ms)");
+    if (
+      typeof timeoutMs !== "number" ||
+      !Number.isFinite(timeoutMs) ||
+      timeoutMs <= 0 ||
+      timeoutMs > MAX_TIMER_MS
+    ) {
+      throw new InvalidOptionsError(
+        "RemoteCredentials options.timeoutMs",
+        `expected a positive number of milliseconds, at most ${MAX_TIMER_MS}, got ${shown(timeoutMs)}`,
+      );
     }
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== "function") {
-      throw new TypeError("RemoteCredentials: no fetch available; pass options.fetch");
+      throw new InvalidOptionsError(
+        "RemoteCredentials options.fetch",
+        "no fetch available here: pass options.fetch",
+      );
     }
     this.#url = String(url);
     this.#map = map;
@@ -86,7 +116,10 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
     this.#timeoutMs = timeoutMs;
     const key = options.crossTabKey ?? this.#url;
     if (key !== false && typeof key !== "string") {
-      throw new TypeError("RemoteCredentials: options.crossTabKey must be a string or false");
+      throw new InvalidOptionsError(
+        "RemoteCredentials options.crossTabKey",
+        `expected a string or false, got ${shown(key)}`,
+      );
     }
     this.#crossTabKey = key;
   }
@@ -175,9 +208,14 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
       try {
         endpoint = this.#map(json);
       } catch (error) {
-        // The mapper's message may quote the token: only its kind is kept.
+        // The mapper's message may quote the token: this message names only its kind, and the
+        // cause is a copy of the mapper's error with the answer's strings and any JWT blanked.
         const kind = error instanceof Error ? error.name : typeof error;
-        throw new CredentialsFetchError("mapper", `the mapping function threw (${kind}).`);
+        throw new CredentialsFetchError(
+          "mapper",
+          `the mapping function threw (${kind}; see this error's cause).`,
+          { cause: scrubbedError(error, json) },
+        );
       }
       if (typeof endpoint !== "object" || endpoint === null) {
         throw new CredentialsFetchError(

@@ -4,9 +4,6 @@
  * restore sends only what the broker lacks, in as few SUBSCRIBE packets as
  * the batch size and the broker's Maximum Packet Size allow, and reports
  * every filter the broker refused.
- *
- * Longer than 300 lines on purpose: the grant bookkeeping, the batching and
- * the pending subscribe() promises are one state that changes together.
  */
 
 import { HandlerError, SubscriptionRejectedError } from "../errors.js";
@@ -69,6 +66,8 @@ function filterBytes(filter: string): number {
 /** Fixed header (≤ 5), packet identifier (2) and a property length (1) of an MQTT 5 SUBSCRIBE. */
 const SUBSCRIBE_OVERHEAD = 8;
 
+// Longer than 300 lines on purpose: the grant bookkeeping, the batching and
+// the pending subscribe() promises are one state that changes together.
 export class SubscriptionRegistry {
   readonly #options: RegistryOptions;
   readonly #filters = new Map<string, FilterEntry>();

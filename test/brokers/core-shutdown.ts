@@ -40,7 +40,7 @@ export function cleanShutdownCases(ctx: SuiteContext): void {
       password: "bad",
     }),
     waiting: () => ({
-      options: { onAuthFailure: async () => ({ password: "good" }) as never },
+      options: { onAuthFailure: async () => ({ password: "good" }) },
       password: "bad",
     }),
     authBackoff: () => ({
@@ -53,7 +53,7 @@ export function cleanShutdownCases(ctx: SuiteContext): void {
     }),
     reconnecting: () => ({
       options: {
-        onAuthFailure: async () => ({ password: "good" }) as never,
+        onAuthFailure: async () => ({ password: "good" }),
         refreshWaitSeconds: 0.01,
       },
       password: "bad",

@@ -111,7 +111,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
               calls.push({ at: Date.now(), brokerHadSocket: broker.connectedIds().includes(id) });
               await sleep(50);
               resolvedAt = Date.now();
-              return { password: "token-2" } as never;
+              return { password: "token-2" };
             },
           });
           const { states } = recordStates(c);
@@ -167,7 +167,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
             calls += 1;
             issued += 1;
             await broker.setPassword("bob", `t${issued}`);
-            return { password: `t${issued}` } as never;
+            return { password: `t${issued}` };
           },
           refreshWaitSeconds: 0.1,
           retryBackoff: { baseSeconds: 0.05, ceilSeconds: 1 },
@@ -223,7 +223,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
           );
           const token = `fresh-${calls + 1}`;
           await broker.setPassword("carol", token);
-          return { password: token } as never;
+          return { password: token };
         };
         for (let i = 0; i < 5; i++) {
           group.push(
@@ -265,7 +265,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
             await new Promise<void>((resolve) => {
               release = resolve;
             });
-            return { password: "ok" } as never;
+            return { password: "ok" };
           },
           refreshWaitSeconds: 0.05,
         });
@@ -291,7 +291,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
           endpoint: broker.endpoint("tcp", { username: "dave", password: "bad" }),
           onAuthFailure: async () => {
             callTimes.push(Date.now());
-            return { password: "still-bad" } as never;
+            return { password: "still-bad" };
           },
           refreshWaitSeconds: 0,
           retryBackoff: { baseSeconds: 0.2, ceilSeconds: 0.8 },
@@ -311,7 +311,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
           onAuthFailure: async () => {
             callTimes.push(Date.now());
             if (callTimes.length < 4) throw new Error("token service down");
-            return { password: "good" } as never;
+            return { password: "good" };
           },
           refreshWaitSeconds: 0.05,
           retryBackoff: { baseSeconds: 0.1, ceilSeconds: 1 },
@@ -334,7 +334,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
           endpoint: broker.endpoint("tcp", { username: "erin", password: "p", clientId: id }),
           onAuthFailure: async () => {
             calls += 1;
-            return { password: "other" } as never;
+            return { password: "other" };
           },
           retryBackoff: { baseSeconds: 0.3, ceilSeconds: 1 },
         });
@@ -403,7 +403,7 @@ export function coreBehaviourSuite(kind: BrokerKind): void {
               release = resolve;
             });
             await broker.setPassword("gina", "g2");
-            return { password: "g2" } as never;
+            return { password: "g2" };
           },
           refreshWaitSeconds: 0.05,
           retryBackoff: { baseSeconds: 0.05 },

@@ -37,7 +37,7 @@ test.skipIf(!available)(
         password: "expired",
         clientId: "flow",
       },
-      onAuthFailure: async () => ({ password: "good" }) as never,
+      onAuthFailure: async () => ({ password: "good" }),
       refreshWaitSeconds: 0.05,
       environment: false,
       mqtt: { protocolVersion: 5 },

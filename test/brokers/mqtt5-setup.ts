@@ -7,6 +7,7 @@
 
 import {
   type CourierError,
+  type EndpointUpdate,
   RealtimeClient,
   type RealtimeClientOptions,
 } from "@armaanjain/courier-web-sdk";
@@ -79,7 +80,7 @@ export class Mqtt5Setup {
   /** An `onAuthFailure` that makes `password` alice's at mosquitto and returns it; counts its calls. */
   renewing(password = "renewed"): {
     readonly calls: number;
-    onAuthFailure: () => Promise<never>;
+    onAuthFailure: () => Promise<EndpointUpdate>;
   } {
     let calls = 0;
     return {
@@ -89,7 +90,7 @@ export class Mqtt5Setup {
       onAuthFailure: async () => {
         calls += 1;
         await this.mosquitto.setPassword("alice", password);
-        return { password } as never;
+        return { password };
       },
     };
   }

@@ -67,7 +67,7 @@ test("network retries before the first auth error do not advance the auth-retry 
     endpoint: { host: "127.0.0.1", port, username: "u", password: "old" },
     onAuthFailure: async () => {
       refreshes += 1;
-      return { password: "new" } as never;
+      return { password: "new" };
     },
     refreshWaitSeconds: 0,
     retryBackoff: { baseSeconds: 0.05, ceilSeconds: 0.1 },

@@ -37,7 +37,7 @@ const scenarios: Partial<
   authFailed: () => ({
     options: {
       endpoint: endpoint("bad"),
-      onAuthFailure: async () => ({ password: "good" }) as never,
+      onAuthFailure: async () => ({ password: "good" }),
     },
   }),
   failed: () => ({ options: { endpoint: endpoint("fatal") } }),

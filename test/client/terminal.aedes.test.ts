@@ -81,7 +81,7 @@ test("CONNACK 4 (bad user name or password) takes the auth path like 5", async (
     endpoint: { host: "127.0.0.1", port: broker.tcpPort, username: "u", password: "no" },
     onAuthFailure: async () => {
       calls += 1;
-      return { password: "ok" } as never;
+      return { password: "ok" };
     },
     refreshWaitSeconds: 0.01,
   });

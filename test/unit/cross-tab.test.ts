@@ -7,7 +7,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import type { Endpoint } from "../../src/index.js";
+import { type Endpoint, InvalidOptionsError } from "../../src/index.js";
 import {
   type ChannelLike,
   CrossTabCredentials,
@@ -326,6 +326,6 @@ describe("where the platform lacks Web Locks or BroadcastChannel", () => {
     expect(
       () =>
         new RemoteCredentials("http://127.0.0.1/t", map, { crossTabKey: 7 as unknown as string }),
-    ).toThrow(TypeError);
+    ).toThrow(InvalidOptionsError);
   });
 });

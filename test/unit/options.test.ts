@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type RealtimeClientOptions, resolveOptions } from "../../src/client/options.js";
 import { InvalidOptionsError } from "../../src/errors.js";
+import { mqttLog } from "../../src/services/mqtt-log.js";
 
 const PASSWORD = "p4ssw0rd-must-not-leak";
 const endpoint = { host: "broker.example.com", port: 8883, username: "u", password: PASSWORD };
@@ -57,7 +58,8 @@ describe("resolveOptions defaults", () => {
     expect(resolved.subscribeBatchSize).toBe(100);
     expect(resolved.onAuthFailure).toBeUndefined();
     expect(resolved.inspect).toBeUndefined();
-    expect(resolved.mqtt).toEqual({});
+    // Only the SDK's shared logger, which keeps mqtt.js's CONNECT lines (and passwords) out of DEBUG output.
+    expect(resolved.mqtt).toEqual({ log: mqttLog });
   });
 
   it("endpoint: defaults applied, random courier_ client id, password sealed", () => {
@@ -126,7 +128,7 @@ describe("resolveOptions keeps valid values", () => {
     });
     expect(resolved.subscribeBatchSize).toBe(7);
     expect(resolved.inspect).toBe(inspect);
-    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5 });
+    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5, log: mqttLog });
   });
 
   it("a credentials provider object is accepted as onAuthFailure", () => {
@@ -152,6 +154,31 @@ describe("resolveOptions keeps valid values", () => {
 
   it.each(["none", "full", "equal", "decorrelated"] as const)("jitter %s", (jitter) => {
     expect(resolveOptions({ endpoint, retryBackoff: { jitter } }).retry.jitter).toBe(jitter);
+  });
+
+  it("the longest durations a timer holds, and MQTT's own bounds, are accepted", () => {
+    const most = 2_147_483.647;
+    const resolved = resolveOptions(
+      withOptions({
+        retryBackoff: { baseSeconds: most, ceilSeconds: most, resetAfterSeconds: most },
+        refreshWaitSeconds: most,
+        timeouts: { connectSeconds: most, probeSeconds: most },
+        mqtt: {
+          keepalive: 65_535,
+          clean: false,
+          protocolVersion: 5,
+          properties: {
+            sessionExpiryInterval: 4_294_967_295,
+            receiveMaximum: 65_535,
+            maximumPacketSize: 1,
+            topicAliasMaximum: 0,
+          },
+        },
+      }),
+    );
+    expect(resolved.timing.connectTimeoutMs).toBe(2_147_483_647);
+    expect(resolved.retry.ceilSeconds).toBe(most);
+    expect(resolveOptions(withOptions({ mqtt: { keepalive: 0 } })).mqtt.keepalive).toBe(0);
   });
 
   it("Infinity is a valid maxRetries, maxMessages and maxBytes", () => {
@@ -247,6 +274,66 @@ describe("resolveOptions rejects each invalid option, naming it", () => {
     ["inspect 1", { inspect: 1 }, "inspect"],
     ["inspect a string", { inspect: "devtools" }, "inspect"],
     ["mqtt a string", { mqtt: "keepalive=5" }, "mqtt"],
+    // Durations past 2147483647 ms: a timer would fire after 1 ms.
+    [
+      "baseSeconds 3e6",
+      { retryBackoff: { baseSeconds: 3e6, ceilSeconds: 3e6 } },
+      "retryBackoff.baseSeconds",
+    ],
+    ["ceilSeconds 3e6", { retryBackoff: { ceilSeconds: 3e6 } }, "retryBackoff.ceilSeconds"],
+    [
+      "resetAfterSeconds 3e6",
+      { retryBackoff: { resetAfterSeconds: 3e6 } },
+      "retryBackoff.resetAfterSeconds",
+    ],
+    ["refreshWaitSeconds 3e6", { refreshWaitSeconds: 3e6 }, "refreshWaitSeconds"],
+    ["connectSeconds 3e6", { timeouts: { connectSeconds: 3e6 } }, "timeouts.connectSeconds"],
+    ["restoreSeconds 3e6", { timeouts: { restoreSeconds: 3e6 } }, "timeouts.restoreSeconds"],
+    ["refreshSeconds 3e6", { timeouts: { refreshSeconds: 3e6 } }, "timeouts.refreshSeconds"],
+    ["closeSeconds 3e6", { timeouts: { closeSeconds: 3e6 } }, "timeouts.closeSeconds"],
+    [
+      "probeSeconds 2147483.648",
+      { timeouts: { probeSeconds: 2_147_483.648 } },
+      "timeouts.probeSeconds",
+    ],
+    // mqtt.js options outside MQTT's ranges.
+    ["keepalive -1", { mqtt: { keepalive: -1 } }, "mqtt.keepalive"],
+    ["keepalive 65536", { mqtt: { keepalive: 65_536 } }, "mqtt.keepalive"],
+    ["keepalive 1.5", { mqtt: { keepalive: 1.5 } }, "mqtt.keepalive"],
+    ["keepalive '60'", { mqtt: { keepalive: "60" } }, "mqtt.keepalive"],
+    ["protocolVersion 6", { mqtt: { protocolVersion: 6 } }, "mqtt.protocolVersion"],
+    ["clean 'false'", { mqtt: { clean: "false" } }, "mqtt.clean"],
+    ["properties a number", { mqtt: { protocolVersion: 5, properties: 1 } }, "mqtt.properties"],
+    [
+      "sessionExpiryInterval -1",
+      { mqtt: { protocolVersion: 5, properties: { sessionExpiryInterval: -1 } } },
+      "mqtt.properties.sessionExpiryInterval",
+    ],
+    [
+      "sessionExpiryInterval 2^32",
+      { mqtt: { protocolVersion: 5, properties: { sessionExpiryInterval: 2 ** 32 } } },
+      "mqtt.properties.sessionExpiryInterval",
+    ],
+    [
+      "receiveMaximum 0",
+      { mqtt: { protocolVersion: 5, properties: { receiveMaximum: 0 } } },
+      "mqtt.properties.receiveMaximum",
+    ],
+    [
+      "receiveMaximum 65536",
+      { mqtt: { protocolVersion: 5, properties: { receiveMaximum: 65_536 } } },
+      "mqtt.properties.receiveMaximum",
+    ],
+    [
+      "maximumPacketSize 0",
+      { mqtt: { protocolVersion: 5, properties: { maximumPacketSize: 0 } } },
+      "mqtt.properties.maximumPacketSize",
+    ],
+    [
+      "topicAliasMaximum -1",
+      { mqtt: { protocolVersion: 5, properties: { topicAliasMaximum: -1 } } },
+      "mqtt.properties.topicAliasMaximum",
+    ],
   ])("%s → %s", (_, extra, field) => {
     const error = invalid(() => resolveOptions(withOptions(extra)));
     expect(error.field).toBe(field);
@@ -255,5 +342,116 @@ describe("resolveOptions rejects each invalid option, naming it", () => {
     // The endpoint carries a password in every case: it must not reach the message.
     expect(error.message).not.toContain(PASSWORD);
     expect(String(error.stack)).not.toContain(PASSWORD);
+  });
+});
+
+describe("resolveOptions refuses unknown keys, naming them and the nearest known one", () => {
+  it.each<[string, Record<string, unknown>, string, string | undefined]>([
+    ["a retry typo", { retry: { baseSeconds: 5 } }, "retry", "retryBackoff"],
+    ["retryBackof", { retryBackof: {} }, "retryBackof", "retryBackoff"],
+    ["onAuthFaliure", { onAuthFaliure: () => ({}) }, "onAuthFaliure", "onAuthFailure"],
+    ["something unrelated", { colour: "red" }, "colour", undefined],
+    ["retryBackoff.base", { retryBackoff: { base: 1 } }, "retryBackoff.base", "baseSeconds"],
+    [
+      "retryBackoff.maxRetry",
+      { retryBackoff: { maxRetry: 3 } },
+      "retryBackoff.maxRetry",
+      "maxRetries",
+    ],
+    ["timeouts.connect", { timeouts: { connect: 5 } }, "timeouts.connect", "connectSeconds"],
+    [
+      "timeouts.connectTimeout",
+      { timeouts: { connectTimeout: 5 } },
+      "timeouts.connectTimeout",
+      undefined,
+    ],
+    [
+      "offlineQueue.maxMessage",
+      { offlineQueue: { maxMessage: 5 } },
+      "offlineQueue.maxMessage",
+      "maxMessages",
+    ],
+  ])("%s", (_, extra, field, guess) => {
+    const error = invalid(() => resolveOptions(withOptions(extra)));
+    expect(error.field).toBe(field);
+    expect(error.message).toContain("unknown option");
+    if (guess)
+      expect(error.message).toContain(
+        `did you mean ${field.includes(".") ? `${field.split(".")[0]}.` : ""}${guess}?`,
+      );
+    else expect(error.message).not.toContain("did you mean");
+    expect(error.message).not.toContain(PASSWORD);
+  });
+
+  it("every documented option is known", () => {
+    expect(() =>
+      resolveOptions(
+        withOptions({
+          onAuthFailure: () => ({ password: "x" }),
+          retryBackoff: {
+            baseSeconds: 1,
+            ceilSeconds: 2,
+            jitter: "full",
+            resetAfterSeconds: 3,
+            maxRetries: 4,
+          },
+          refreshWaitSeconds: 1,
+          timeouts: {
+            connectSeconds: 1,
+            restoreSeconds: 1,
+            refreshSeconds: 1,
+            closeSeconds: 1,
+            probeSeconds: 1,
+          },
+          offlineQueue: {
+            maxMessages: 1,
+            maxBytes: 1,
+            qos0: "reject",
+            overflow: "dropOldest",
+            afterDisconnect: "queue",
+          },
+          subscribeBatchSize: 5,
+          inspect: () => {},
+          mqtt: { keepalive: 30 },
+          environment: false,
+        }),
+      ),
+    ).not.toThrow();
+  });
+});
+
+describe("error messages show what they were given", () => {
+  it('port "1883" is refused as a string', () => {
+    const error = invalid(() =>
+      resolveOptions(withOptions({ endpoint: { ...endpoint, port: "1883" } })),
+    );
+    expect(error.field).toBe("endpoint.port");
+    expect(error.message).toContain('got the string "1883"');
+  });
+
+  it("afterDisconnect must be reject or queue", () => {
+    const error = invalid(() =>
+      resolveOptions(withOptions({ offlineQueue: { afterDisconnect: "drop" } })),
+    );
+    expect(error.field).toBe("offlineQueue.afterDisconnect");
+    expect(error.message).toContain('got the string "drop"');
+  });
+});
+
+describe("the debug option and mqtt.js's logger", () => {
+  it("every client shares one logger function", () => {
+    const a = resolveOptions(withOptions({}));
+    const b = resolveOptions(withOptions({ debug: () => {} }));
+    expect(a.mqtt.log).toBe(mqttLog);
+    expect(b.mqtt.log).toBe(mqttLog);
+    expect(a.debug).toBeUndefined();
+    expect(b.debug).toBeDefined();
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["debug a string", { debug: "verbose" }, "debug"],
+    ["mqtt.log set by the user", { mqtt: { log: console.log } }, "mqtt.log"],
+  ])("%s → %s", (_, extra, field) => {
+    expect(invalid(() => resolveOptions(withOptions(extra))).field).toBe(field);
   });
 });

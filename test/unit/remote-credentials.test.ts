@@ -9,7 +9,13 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, test } from "vitest";
-import { CredentialsFetchError, type Endpoint, RemoteCredentials } from "../../src/index.js";
+import {
+  CourierError,
+  CredentialsFetchError,
+  type Endpoint,
+  InvalidOptionsError,
+  RemoteCredentials,
+} from "../../src/index.js";
 
 const TOKEN = "tok_SECRET_123";
 
@@ -306,6 +312,20 @@ describe("RemoteCredentials, failures are typed and never show the token", () =>
     expect(error.reason).toBe("mapper");
     expect(error.message).toContain("Error");
     expectNoToken(error);
+    // The mapper's error is kept as the cause, its message without the token.
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as Error).message).toBe("cannot map the answer with jwt [redacted]");
+    expect((error.cause as Error).stack).toContain("remote-credentials.test.ts");
+  });
+
+  test("a mapper's TypeError stays a TypeError as the cause", async () => {
+    const server = await startServer((_req, res) => sendJson(res, 200, TOKEN_BODY));
+    // biome-ignore lint/suspicious/noExplicitAny: the JSON answer is untyped, as on the page.
+    const creds = new RemoteCredentials(server.url, (response: any): Endpoint => response.x.y);
+    const error = await rejectionOf(creds.getCredentials());
+    expect(error.message).toContain("TypeError");
+    expect(error.cause).toBeInstanceOf(TypeError);
+    expectNoToken(error);
   });
 
   test("a mapper that returns no object → reason mapper", async () => {
@@ -450,29 +470,68 @@ describe("RemoteCredentials, options", () => {
 });
 
 describe("RemoteCredentials, constructor validation", () => {
-  test("a url that is neither a string nor a URL → TypeError", () => {
-    expect(() => new RemoteCredentials(42 as unknown as string, pageMapper)).toThrow(TypeError);
-    expect(() => new RemoteCredentials(undefined as unknown as string, pageMapper)).toThrow(
-      TypeError,
+  /** `fn` throws an `InvalidOptionsError` (a `CourierError`) naming `field`; returns its message. */
+  const refused = (fn: () => unknown, field: string): string => {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect(error).toBeInstanceOf(CourierError);
+      expect((error as InvalidOptionsError).field).toBe(field);
+      return (error as Error).message;
+    }
+    throw new Error("nothing was thrown");
+  };
+
+  test("a url that is neither a string nor a URL → InvalidOptionsError", () => {
+    refused(
+      () => new RemoteCredentials(42 as unknown as string, pageMapper),
+      "RemoteCredentials url",
+    );
+    refused(
+      () => new RemoteCredentials(undefined as unknown as string, pageMapper),
+      "RemoteCredentials url",
     );
   });
 
-  test("a mapper that is not a function → TypeError", () => {
-    expect(
+  test("a mapper that is not a function → InvalidOptionsError", () => {
+    const message = refused(
       () =>
         new RemoteCredentials(
           "http://127.0.0.1/token",
           "response.jwt" as unknown as (response: unknown) => Endpoint,
         ),
-    ).toThrow(TypeError);
+      "RemoteCredentials map",
+    );
+    expect(message).toContain('got the string "response.jwt"');
   });
 
-  test("timeoutMs that is not a positive number → TypeError", () => {
-    for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(
-        () => new RemoteCredentials("http://127.0.0.1/token", pageMapper, { timeoutMs }),
-        String(timeoutMs),
-      ).toThrow(TypeError);
+  test("timeoutMs that is not a positive number a timer can hold → InvalidOptionsError", () => {
+    for (const timeoutMs of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, 3e9, "100"]) {
+      refused(
+        () =>
+          new RemoteCredentials("http://127.0.0.1/token", pageMapper, {
+            timeoutMs: timeoutMs as number,
+          }),
+        "RemoteCredentials options.timeoutMs",
+      );
+    }
+    expect(
+      () =>
+        new RemoteCredentials("http://127.0.0.1/token", pageMapper, { timeoutMs: 2_147_483_647 }),
+    ).not.toThrow();
+  });
+
+  test("no fetch in this environment, none passed → InvalidOptionsError", () => {
+    const original = globalThis.fetch;
+    (globalThis as { fetch?: unknown }).fetch = undefined;
+    try {
+      refused(
+        () => new RemoteCredentials("http://127.0.0.1/token", pageMapper),
+        "RemoteCredentials options.fetch",
+      );
+    } finally {
+      globalThis.fetch = original;
     }
   });
 });

@@ -139,6 +139,12 @@ async function measureIn(dir: string): Promise<BundleReport> {
     if (/^[\w$]+\s*(,|$)/.test((clause as string).trim())) names.add("default");
     imported.set(from as string, names);
   }
+  // Loaded on first use (`import("mqtt")`): its default export, in its own chunk.
+  for (const [, from] of own.text.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)) {
+    const names = imported.get(from as string) ?? new Set<string>();
+    names.add("default");
+    imported.set(from as string, names);
+  }
   const depsEntry = [...imported]
     .map(([from, names], i) =>
       [...names].map((name) => `export { ${name} as d${i}_${name} } from "${from}";`).join("\n"),

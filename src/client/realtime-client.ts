@@ -41,7 +41,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./options.js";
-import { type ClientActor, ClientServices, clientMachine } from "./wiring.js";
+import { type ClientActor, type ClientMachine, ClientServices, clientMachine } from "./wiring.js";
 
 export interface PublishOptions extends AbortOptions {
   /** @default 0 */
@@ -114,7 +114,7 @@ export class RealtimeClient {
       message: (message) => this.#events.emit("message", message),
       error: emitError,
     });
-    this.#actor = createActor(clientMachine, {
+    this.#actor = createActor(clientMachine(), {
       input: machineInput(this.#options, { random: Math.random, services: this.#services }),
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
@@ -319,7 +319,7 @@ export class RealtimeClient {
     await this.disconnect();
   }
 
-  #onSnapshot(snapshot: SnapshotFrom<typeof clientMachine>): void {
+  #onSnapshot(snapshot: SnapshotFrom<ClientMachine>): void {
     const state = connectionStateOf(snapshot.value);
     if (state === this.#state) return;
     const previous = this.#state;

@@ -31,7 +31,13 @@ import type {
   RestoreResult,
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
-import { BrokerLink } from "../services/broker-link.js";
+import {
+  BrokerLink,
+  type LinkListener,
+  loadTransport,
+  preloadTransport,
+  type Transport,
+} from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
 import { watchWith } from "../services/environment.js";
@@ -54,31 +60,46 @@ function servicesOf(holder: { readonly services: unknown }): ClientServices {
   throw new Error("no RealtimeClient services in the machine input");
 }
 
-/** The production machine with the services plugged in (shared by every client). */
-export const clientMachine = connectionMachine.provide({
-  actors: {
-    watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
-      servicesOf(input).watchEnvironment(sendBack),
-    ),
-    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
-      servicesOf(input).openLink(input, sendBack, receive),
-    ),
-    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
-      servicesOf(input).restore(input),
-    ),
-    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
-      ({ input, signal }) => servicesOf(input).refresh(input, signal),
-    ),
-  },
-  actions: {
-    attachConnection: ({ context }) => servicesOf(context).attach(),
-    detachConnection: ({ context }) => servicesOf(context).detach(),
-    rejectPending: ({ context }, params) =>
-      servicesOf(context).rejectPending(params.reason, context.error),
-  },
-});
+/** The production machine with the services plugged in. */
+function provideServices() {
+  return connectionMachine.provide({
+    actors: {
+      watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
+        servicesOf(input).watchEnvironment(sendBack),
+      ),
+      connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
+        servicesOf(input).openLink(input, sendBack, receive),
+      ),
+      restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
+        servicesOf(input).restore(input),
+      ),
+      refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
+        ({ input, signal }) => servicesOf(input).refresh(input, signal),
+      ),
+    },
+    actions: {
+      attachConnection: ({ context }) => servicesOf(context).attach(),
+      detachConnection: ({ context }) => servicesOf(context).detach(),
+      rejectPending: ({ context }, params) =>
+        servicesOf(context).rejectPending(params.reason, context.error),
+    },
+  });
+}
 
-export type ClientActor = Actor<typeof clientMachine>;
+export type ClientMachine = ReturnType<typeof provideServices>;
+
+let machine: ClientMachine | undefined;
+
+/**
+ * The production machine, shared by every client; built when the first
+ * client is, so that importing the package builds nothing.
+ */
+export function clientMachine(): ClientMachine {
+  machine ??= provideServices();
+  return machine;
+}
+
+export type ClientActor = Actor<ClientMachine>;
 
 /**
  * What one client's machine runs on. Its state is private (an inspector
@@ -104,6 +125,7 @@ export class ClientServices {
     });
     this.#outbox = new Outbox(options.outbox);
     for (const endpoint of options.endpoints) this.adopt(endpoint);
+    preloadTransport();
   }
 
   get registry(): SubscriptionRegistry {
@@ -158,9 +180,12 @@ export class ClientServices {
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
-    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
+    let link: BrokerLink | undefined;
+    /** The machine left the `link` state, or ended it before mqtt.js was loaded. */
+    let stopped = false;
+    const listener: LinkListener = {
       accepted: (sessionPresent) => {
-        this.#link = link;
+        this.#link = link ?? null;
         sendBack({ type: "MQTT.CONNACK", sessionPresent });
       },
       refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
@@ -171,13 +196,43 @@ export class ClientServices {
         this.#registry.dispatch(message);
         this.#hooks.message(message);
       },
-    });
+    };
+    const start = (mqtt: Transport) => {
+      if (stopped) return;
+      link = new BrokerLink(
+        mqtt,
+        input.endpoint,
+        this.#options.mqtt,
+        input.connectTimeoutMs,
+        listener,
+      );
+      link.open();
+    };
+    const transport = loadTransport();
+    if (transport instanceof Promise) {
+      transport.then(start, (error: Error) => {
+        if (stopped) return;
+        stopped = true;
+        const detail = `the MQTT transport (mqtt.js) could not be loaded: ${error.message}`;
+        sendBack({ type: "MQTT.CLOSED", error: new ConnectionLostError(detail, { cause: error }) });
+      });
+    } else start(transport);
     receive((command) => {
-      if (command.type === "LINK.END") link.end(command.force);
-      else link.ping();
+      if (link) {
+        if (command.type === "LINK.END") link.end(command.force);
+        else link.ping();
+      } else if (command.type === "LINK.END" && !stopped) {
+        // Ended while mqtt.js was still loading: nothing was opened, so it is closed now.
+        stopped = true;
+        sendBack({
+          type: "MQTT.CLOSED",
+          error: new ConnectionLostError("closed before it opened"),
+        });
+      }
     });
-    link.open();
     return () => {
+      stopped = true;
+      if (!link) return;
       if (this.#link === link) this.#link = null;
       link.dispose();
     };

@@ -11,15 +11,14 @@
  * the CONNACK, which has to sit beside the listeners it guards.
  */
 
-// The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
-import mqtt, {
-  type IClientOptions,
-  type IClientPublishOptions,
-  type IConnackPacket,
-  type IDisconnectPacket,
-  type IPublishPacket,
-  type ISubscriptionMap,
-  type MqttClient,
+import type {
+  IClientOptions,
+  IClientPublishOptions,
+  IConnackPacket,
+  IDisconnectPacket,
+  IPublishPacket,
+  ISubscriptionMap,
+  MqttClient,
 } from "mqtt";
 import { ConnectionLostError, type CourierError } from "../errors.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
@@ -60,6 +59,33 @@ export type MqttOptions = Omit<
   | "queueQoSZero"
 >;
 
+/** mqtt.js's default export (`connect()` and friends). */
+export type Transport = typeof import("mqtt").default;
+
+let transport: Transport | undefined;
+
+/**
+ * mqtt.js, loaded when the first connection needs it: a bundler puts it in
+ * a chunk of its own, so a page's first chunk does not carry it. Once
+ * loaded it is returned at once (no promise). A failed load is not kept:
+ * the next attempt loads again.
+ */
+export function loadTransport(): Transport | Promise<Transport> {
+  if (transport) return transport;
+  // The default export: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
+  return import("mqtt").then((module) => {
+    transport = module.default;
+    return transport;
+  });
+}
+
+/** Starts loading mqtt.js now (when a client is constructed), so that `connect()` rarely waits for it. */
+export function preloadTransport(): void {
+  const loading = loadTransport();
+  // A failed load is reported by the connection attempt that needs it.
+  if (loading instanceof Promise) loading.catch(() => {});
+}
+
 export interface LinkListener {
   accepted(sessionPresent: boolean): void;
   refused(refusal: Refusal): void;
@@ -98,6 +124,7 @@ export class BrokerLink implements LiveConnection {
   readonly #stopPreConnack: Disposer;
 
   constructor(
+    mqtt: Transport,
     endpoint: ResolvedEndpoint,
     mqttOptions: MqttOptions,
     connectTimeoutMs: number,

@@ -115,7 +115,10 @@ export class RealtimeClient {
       error: emitError,
     });
     this.#actor = createActor(clientMachine(), {
-      input: machineInput(this.#options, { random: Math.random, services: this.#services }),
+      input: {
+        ...machineInput(this.#options, { random: Math.random, services: this.#services }),
+        watchesEnvironment: this.#services.watchesEnvironment,
+      },
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
         ? { inspect: redactInspection(this.#options.inspect, this.#services.secrets) }

@@ -40,7 +40,7 @@ import {
 } from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
-import { watchWith } from "../services/environment.js";
+import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
 import { SecretList } from "../services/redact.js";
@@ -155,6 +155,11 @@ export class ClientServices {
     this.#secrets.add(endpoint.password);
     const provider = this.#options.onAuthFailure;
     if (provider) tellProvider(provider, endpoint.password);
+  }
+
+  /** There is a platform to watch (the machine starts `watchEnvironment` only then). */
+  get watchesEnvironment(): boolean {
+    return hasSignals(this.#options.environment);
   }
 
   watchEnvironment(sendBack: (event: ConnectionEvent) => void): (() => void) | undefined {

@@ -112,6 +112,7 @@ export const connectionMachine = connectionSetup.createMachine({
     retry: input.retry,
     timing: input.timing,
     hasCredentialsProvider: input.hasCredentialsProvider,
+    watchesEnvironment: input.watchesEnvironment ?? true,
     networkFailures: 0,
     authFailures: 0,
     retryDelayMs: 0,
@@ -139,10 +140,9 @@ export const connectionMachine = connectionSetup.createMachine({
     session: {
       description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
       initial: "link",
-      invoke: {
-        src: "watchEnvironment",
-        input: ({ context }) => ({ services: context.services }),
-      },
+      // The platform's signals while a session runs (`watchEnvironment`), where there is a platform.
+      entry: "startWatchingEnvironment",
+      exit: "stopWatchingEnvironment",
       on: {
         "USER.DISCONNECT": "#connection.idle",
       },

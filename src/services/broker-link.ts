@@ -96,7 +96,13 @@ export interface LinkListener {
   message(message: Message): void;
 }
 
-type Disposer = () => void;
+// biome-ignore lint/suspicious/noExplicitAny: mqtt.js listeners take differently typed arguments.
+type Handler = (...args: any[]) => void;
+
+interface Emitter {
+  on(event: string, handler: Handler): void;
+  removeListener(event: string, handler: Handler): void;
+}
 
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
@@ -109,7 +115,8 @@ interface EarlyMessage {
 export class BrokerLink implements LiveConnection {
   readonly #client: MqttClient;
   readonly #listener: LinkListener;
-  readonly #disposers: Disposer[] = [];
+  /** Every listener added to the client, as event, handler pairs (removed by `dispose()`). */
+  readonly #listeners: (string | Handler)[] = [];
   #accepted = false;
   /** The CONNACK packet has been read (mqtt.js reports `connect` a tick or more later). */
   #connackRead = false;
@@ -121,7 +128,7 @@ export class BrokerLink implements LiveConnection {
   #maximumPacketSize: number | undefined;
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
-  readonly #stopPreConnack: Disposer;
+  readonly #preConnack: Handler;
 
   constructor(
     mqtt: Transport,
@@ -147,7 +154,7 @@ export class BrokerLink implements LiveConnection {
       connectTimeout: connectTimeoutMs + 60_000,
     });
     // Until CONNACK only: every packet after it would pay for this listener.
-    this.#stopPreConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>
+    this.#preConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>
       this.#onPreConnackPacket(packet),
     );
     this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
@@ -225,9 +232,9 @@ export class BrokerLink implements LiveConnection {
    */
   ping(): void {
     if (this.#closed || this.#disposed) return;
-    const stop = this.#on("packetreceive", (packet: { cmd: string }) => {
+    const pong = this.#on("packetreceive", (packet: { cmd: string }) => {
       if (packet.cmd !== "pingresp") return;
-      stop();
+      this.#off("packetreceive", pong);
       this.#listener.pong();
     });
     this.#client.sendPing();
@@ -252,7 +259,10 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const dispose of this.#disposers.splice(0)) dispose();
+    const listeners = this.#listeners.splice(0);
+    for (let i = 0; i < listeners.length; i += 2) {
+      this.#emitter.removeListener(listeners[i] as string, listeners[i + 1] as Handler);
+    }
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
     this.#client.end(true);
@@ -262,25 +272,32 @@ export class BrokerLink implements LiveConnection {
     this.#client.stream?.destroy();
   }
 
-  /** Adds a listener and registers its removal; returns that removal. */
-  #on(event: string, handler: (...args: never[]) => void): Disposer {
-    const client = this.#client as unknown as {
-      on(event: string, handler: (...args: never[]) => void): void;
-      removeListener(event: string, handler: (...args: never[]) => void): void;
-    };
-    client.on(event, handler);
-    const dispose = () => {
-      client.removeListener(event, handler);
-      const index = this.#disposers.indexOf(dispose);
-      if (index >= 0) this.#disposers.splice(index, 1);
-    };
-    this.#disposers.push(dispose);
-    return dispose;
+  /** The client as the event emitter it is (mqtt.js types its events narrowly). */
+  get #emitter(): Emitter {
+    return this.#client as unknown as Emitter;
+  }
+
+  /** Adds a listener, removed by `dispose()` unless `#off` removes it first; returns it. */
+  #on(event: string, handler: Handler): Handler {
+    this.#emitter.on(event, handler);
+    this.#listeners.push(event, handler);
+    return handler;
+  }
+
+  #off(event: string, handler: Handler): void {
+    this.#emitter.removeListener(event, handler);
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i += 2) {
+      if (listeners[i] === event && listeners[i + 1] === handler) {
+        listeners.splice(i, 2);
+        return;
+      }
+    }
   }
 
   #onConnack(packet: IConnackPacket): void {
     this.#accepted = true;
-    this.#stopPreConnack();
+    this.#off("packetreceive", this.#preConnack);
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
     this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
@@ -312,7 +329,7 @@ export class BrokerLink implements LiveConnection {
       this.#connackProperties = packet.properties;
       // mqtt.js emits `connect` only after flushing its outgoing store (a later tick): a
       // PUBLISH read in between came after the CONNACK and is legal. Stop watching now.
-      this.#stopPreConnack();
+      this.#off("packetreceive", this.#preConnack);
       return;
     }
     if (this.#accepted || packet.cmd !== "publish" || packet.qos !== 2) return;

@@ -8,7 +8,7 @@
 
 import { CredentialsFetchError } from "../errors.js";
 import { type CredentialsProvider, type CredentialsRequest, shareFlight } from "./credentials.js";
-import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
+import type { CrossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import type { Secret } from "./secret.js";
 
@@ -56,7 +56,8 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
   readonly #timeoutMs: number;
   readonly #crossTabKey: string | false;
   /** This provider's coordinator with other tabs, made on first use (none where unsupported). */
-  #tabs: CrossTabCredentials | null | undefined;
+  /** Cross-tab sharing, loaded on first use where the platform has it (null: it has not). */
+  #tabs: Promise<CrossTabCredentials | null> | undefined;
   /** Concurrent `getCredentials` calls already share one request: clients need not share theirs. */
   readonly sharesCalls = true;
 
@@ -104,7 +105,11 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
       this,
       (shared) =>
         tabs && key !== false
-          ? tabs.request(key, request.refused, (s) => this.#request(s), shared)
+          ? tabs.then((t) =>
+              t
+                ? t.request(key, request.refused, (s) => this.#request(s), shared)
+                : this.#request(shared),
+            )
           : this.#request(shared),
       request.signal,
       () => new CredentialsFetchError("aborted", "the caller stopped waiting."),
@@ -114,13 +119,25 @@ export class RemoteCredentials<T = any> implements CredentialsProvider {
   /** A client of this page uses `password` (see `CredentialsProvider.usingCredentials`). */
   usingCredentials(password: Secret | undefined): void {
     const key = this.#crossTabKey;
-    if (key !== false) this.#crossTab()?.using(key, password);
+    if (key !== false) this.#crossTab()?.then((tabs) => tabs?.using(key, password));
   }
 
-  #crossTab(): CrossTabCredentials | undefined {
+  /**
+   * Cross-tab sharing, where the platform has Web Locks and BroadcastChannel
+   * (browsers): its code is loaded then, on first use, so pages that never
+   * need it (and Node) do not carry it. A failed load shares nothing.
+   */
+  #crossTab(): Promise<CrossTabCredentials | null> | undefined {
     if (this.#crossTabKey === false) return undefined;
-    if (this.#tabs === undefined) this.#tabs = crossTabCredentials() ?? null;
-    return this.#tabs ?? undefined;
+    if (this.#tabs === undefined) {
+      const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
+      if (!g.navigator?.locks || !g.BroadcastChannel) return undefined;
+      this.#tabs = import("./cross-tab.js").then(
+        (module) => module.crossTabCredentials() ?? null,
+        () => null,
+      );
+    }
+    return this.#tabs;
   }
 
   async #request(signal: AbortSignal): Promise<Endpoint> {

@@ -105,7 +105,7 @@ export class RealtimeClient {
   #connectWaiters: Waiter[] = [];
   #disconnectWaiters: Waiter[] = [];
   /** Open `messages()` iterators, ended when the client is disposed of. */
-  readonly #streams = new Set<MessageStream>();
+  #streams: Set<MessageStream> | undefined;
 
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
@@ -309,7 +309,7 @@ export class RealtimeClient {
     return new MessageStream(filter, options, {
       subscribe: (handler, o) => this.subscribe(filter, handler, o),
       report: (error) => this.#events.emit("error", error),
-      streams: this.#streams,
+      streams: (this.#streams ??= new Set()),
     });
   }
 
@@ -318,7 +318,7 @@ export class RealtimeClient {
    * ends every `messages()` iteration and disconnects.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.#streams].map((stream) => stream.return()));
+    await Promise.all([...(this.#streams ?? [])].map((stream) => stream.return()));
     await this.disconnect();
   }
 

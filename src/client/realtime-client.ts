@@ -20,7 +20,6 @@ import { connectionStateOf, currentEndpoint } from "../machines/connection.selec
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
 import type { Endpoint } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
-import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import {
@@ -34,6 +33,7 @@ import {
   onceEvent,
 } from "./abort.js";
 import { Emitter } from "./emitter.js";
+import { deferredInspection } from "./inspection.js";
 import { MessageStream, type MessagesOptions } from "./message-stream.js";
 import {
   machineInput,
@@ -121,7 +121,7 @@ export class RealtimeClient {
       },
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
-        ? { inspect: redactInspection(this.#options.inspect, this.#services.secrets) }
+        ? { inspect: deferredInspection(this.#options.inspect, this.#services.secrets) }
         : {}),
     });
     this.#actor.subscribe({

@@ -43,7 +43,7 @@ import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
 import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
-import { SecretList } from "../services/redact.js";
+import { SecretList } from "../services/secret-list.js";
 import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 

@@ -23,6 +23,9 @@
 import type { AnyActorRef, InspectionEvent, Observer } from "xstate";
 import { CourierError } from "../errors.js";
 import { Secret } from "./secret.js";
+import type { SecretList } from "./secret-list.js";
+
+export { SecretList } from "./secret-list.js";
 
 export const REDACTED = "[redacted]";
 
@@ -32,29 +35,6 @@ const CREDENTIAL_FIELD =
 
 /** Snapshot fields that hold the machine's definition, not data. */
 const DEFINITION_FIELDS = new Set(["machine", "_nodes", "tags", "historyValue"]);
-
-/** Shortest secret searched for inside other text. */
-const MIN_SEARCHED = 8;
-
-/** Secrets the client has held (passwords, tokens), to catch them inside any text. */
-export class SecretList {
-  readonly #values: string[] = [];
-
-  add(value: string | Secret | undefined): void {
-    const text = value instanceof Secret ? value.reveal() : value;
-    // A short password would blank every text that happens to contain it (a state name,
-    // an error message): those are left to the Secret and field-name rules.
-    if (!text || text.length < MIN_SEARCHED || this.#values.includes(text)) return;
-    this.#values.push(text);
-    // Old tokens have expired; a bounded list keeps a long-lived client small.
-    if (this.#values.length > 16) this.#values.shift();
-  }
-
-  /** True if `text` contains one of the secrets. */
-  within(text: string): boolean {
-    return this.#values.some((secret) => text.includes(secret));
-  }
-}
 
 type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 

@@ -57,8 +57,12 @@ export const OWN_TARGET_BYTES = 11_000;
  * AbortSignal on connect/subscribe/publish and once() (client/abort.ts), and
  * their two errors. (The React bindings are a separate entry and add nothing.)
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
+ * Then measured as an app using RealtimeClient + RemoteCredentials gets it
+ * (initial chunk, code splitting on): 16,080 bytes after state descriptions
+ * moved beside the machine (−440), cross-tab sharing (−1.1 KB) and redacted
+ * inspection (−0.9 KB) became chunks loaded only when used; budget 16,300.
  */
-export const OWN_BUDGET_BYTES = 17_500;
+export const OWN_BUDGET_BYTES = 16_300;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -22,7 +22,7 @@ test("events from before the redaction code loaded arrive first, in order, and r
   expect(events[0]?.type).toBe("@xstate.actor");
   expect(events.map((e) => e.type)).toContain("@xstate.snapshot");
   const before = events.length;
-  client.updateEndpoint({ password: "another-long-secret-password" });
+  client.updateEndpoint({ host: "127.0.0.1", port: 1, password: "another-long-secret-password" });
   await waitFor(() => events.length > before, 5000, "the event after loading");
   // Later events are delivered as they happen (no longer held back).
   expect(events.at(-1)?.type).toMatch(/^@xstate\./);

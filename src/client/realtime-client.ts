@@ -306,10 +306,11 @@ export class RealtimeClient {
    * full, `options.overflow` decides (see `MessagesOptions`).
    */
   messages(filter: string, options: MessagesOptions = {}): MessageStream {
+    this.#streams ??= new Set();
     return new MessageStream(filter, options, {
       subscribe: (handler, o) => this.subscribe(filter, handler, o),
       report: (error) => this.#events.emit("error", error),
-      streams: (this.#streams ??= new Set()),
+      streams: this.#streams,
     });
   }
 

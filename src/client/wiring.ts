@@ -43,6 +43,7 @@ import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
 import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
+import type { Refusal } from "../services/reason-codes.js";
 import { SecretList } from "../services/secret-list.js";
 import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
@@ -185,62 +186,32 @@ export class ClientServices {
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
-    let link: BrokerLink | undefined;
-    /** The machine left the `link` state, or ended it before mqtt.js was loaded. */
-    let stopped = false;
-    const listener: LinkListener = {
-      accepted: (sessionPresent) => {
-        this.#link = link ?? null;
-        sendBack({ type: "MQTT.CONNACK", sessionPresent });
-      },
-      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
-      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
-      pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (message) => {
-        this.#registry.dispatch(message);
-        this.#hooks.message(message);
-      },
-    };
-    const start = (mqtt: Transport) => {
-      if (stopped) return;
-      link = new BrokerLink(
-        mqtt,
-        input.endpoint,
-        this.#options.mqtt,
-        input.connectTimeoutMs,
-        listener,
-      );
-      link.open();
-    };
+    const attempt = new LinkAttempt(this, sendBack);
     const transport = loadTransport();
     if (transport instanceof Promise) {
-      transport.then(start, (error: Error) => {
-        if (stopped) return;
-        stopped = true;
-        const detail = `the MQTT transport (mqtt.js) could not be loaded: ${error.message}`;
-        sendBack({ type: "MQTT.CLOSED", error: new ConnectionLostError(detail, { cause: error }) });
-      });
-    } else start(transport);
-    receive((command) => {
-      if (link) {
-        if (command.type === "LINK.END") link.end(command.force);
-        else link.ping();
-      } else if (command.type === "LINK.END" && !stopped) {
-        // Ended while mqtt.js was still loading: nothing was opened, so it is closed now.
-        stopped = true;
-        sendBack({
-          type: "MQTT.CLOSED",
-          error: new ConnectionLostError("closed before it opened"),
-        });
-      }
-    });
-    return () => {
-      stopped = true;
-      if (!link) return;
-      if (this.#link === link) this.#link = null;
-      link.dispose();
-    };
+      transport.then(
+        (mqtt) => attempt.start(mqtt, input, this.#options.mqtt),
+        (error: Error) => attempt.notLoaded(error),
+      );
+    } else attempt.start(transport, input, this.#options.mqtt);
+    receive((command) => attempt.command(command));
+    return () => attempt.stop();
+  }
+
+  /** The broker accepted `link` (LinkAttempt): publishes and subscribes may use it once attached. */
+  accepted(link: BrokerLink | undefined): void {
+    this.#link = link ?? null;
+  }
+
+  /** The attempt holding `link` is over. */
+  released(link: BrokerLink): void {
+    if (this.#link === link) this.#link = null;
+  }
+
+  /** A message from the live connection: the subscription handlers, then the client's listeners. */
+  deliver(message: Message): void {
+    this.#registry.dispatch(message);
+    this.#hooks.message(message);
   }
 
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
@@ -282,5 +253,86 @@ export class ClientServices {
       reason === "closed" ? new ClientClosedError(what) : new ClientFailedError(what, error);
     this.#outbox.rejectAll(failed("publish()"));
     this.#registry.rejectPending(failed("subscribe()"));
+  }
+}
+
+/**
+ * One connection attempt, as the machine's `connectBroker` actor runs it:
+ * opens the link once mqtt.js is loaded and reports what the link says as
+ * machine events. (One object per attempt, its methods on the prototype:
+ * no closure per report.)
+ */
+class LinkAttempt implements LinkListener {
+  readonly #services: ClientServices;
+  readonly #sendBack: (event: ConnectionEvent) => void;
+  #link: BrokerLink | undefined;
+  /** The machine left the `link` state, or ended it before mqtt.js was loaded. */
+  #stopped = false;
+
+  constructor(services: ClientServices, sendBack: (event: ConnectionEvent) => void) {
+    this.#services = services;
+    this.#sendBack = sendBack;
+  }
+
+  start(mqtt: Transport, input: ConnectBrokerInput, options: ResolvedOptions["mqtt"]): void {
+    if (this.#stopped) return;
+    this.#link = new BrokerLink(mqtt, input.endpoint, options, input.connectTimeoutMs, this);
+    this.#link.open();
+  }
+
+  notLoaded(error: Error): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const detail = `the MQTT transport (mqtt.js) could not be loaded: ${error.message}`;
+    this.#sendBack({
+      type: "MQTT.CLOSED",
+      error: new ConnectionLostError(detail, { cause: error }),
+    });
+  }
+
+  command(command: LinkCommand): void {
+    const link = this.#link;
+    if (link) {
+      if (command.type === "LINK.END") link.end(command.force);
+      else link.ping();
+    } else if (command.type === "LINK.END" && !this.#stopped) {
+      // Ended while mqtt.js was still loading: nothing was opened, so it is closed now.
+      this.#stopped = true;
+      const error = new ConnectionLostError("closed before it opened");
+      queueMicrotask(() => this.#sendBack({ type: "MQTT.CLOSED", error }));
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    const link = this.#link;
+    if (!link) return;
+    this.#services.released(link);
+    link.dispose();
+  }
+
+  accepted(sessionPresent: boolean): void {
+    this.#services.accepted(this.#link);
+    this.#sendBack({ type: "MQTT.CONNACK", sessionPresent });
+  }
+
+  refused(refusal: Refusal): void {
+    this.#sendBack({ type: "MQTT.REFUSED", refusal });
+  }
+
+  serverDisconnect(refusal: Refusal): void {
+    this.#sendBack({ type: "MQTT.DISCONNECT", refusal });
+  }
+
+  closed(error: CourierError): void {
+    this.#sendBack({ type: "MQTT.CLOSED", error });
+  }
+
+  pong(): void {
+    this.#sendBack({ type: "MQTT.PONG" });
+  }
+
+  message(message: Message): void {
+    this.#services.deliver(message);
   }
 }

@@ -5,8 +5,11 @@
  * `refreshCredentials`) with `connectionMachine.provide({ actors })` to run it,
  * and map a snapshot to `client.state` with `connectionStateOf(snapshot.value)`.
  * docs/testing.md shows how to generate test paths from it with `xstate/graph`.
+ * What each state is for: `STATE_DESCRIPTIONS[stateNode.id]` (the machine
+ * itself carries no descriptions, so the client an app ships has none).
  */
 
+export { STATE_DESCRIPTIONS } from "./machines/connection.descriptions.js";
 export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
 export { connectionStateOf } from "./machines/connection.selectors.js";
 export {

@@ -11,6 +11,7 @@
  */
 
 import type { AnyStateMachine, AnyStateNode, AnyTransitionDefinition } from "xstate";
+import { STATE_DESCRIPTIONS } from "../../src/machines/connection.descriptions.js";
 
 export interface ChartState {
   /** XState id, e.g. `connection.session.link.connecting`. */
@@ -151,7 +152,7 @@ export function readChart(
     key: node.key,
     parent: node.parent?.id ?? null,
     type: node.type,
-    description: node.description ?? "",
+    description: node.description ?? STATE_DESCRIPTIONS[node.id] ?? "",
     initial:
       node.type === "compound" && node.initial?.target?.[0] ? node.initial.target[0].key : null,
     children: (Object.values(node.states) as AnyStateNode[]).map((c) => c.id),

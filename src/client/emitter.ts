@@ -11,13 +11,15 @@ import { shown } from "../services/values.js";
 type Listener = (...args: any[]) => void;
 
 export class Emitter<Events extends { [K in keyof Events]: Listener }> {
-  readonly #listeners = new Map<keyof Events, Set<Listener>>();
+  /** Created with the first listener: most clients' emitters hold few or none. */
+  #listeners: Map<keyof Events, Set<Listener>> | undefined;
 
   on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
     // Checked here, not when the event fires: a listener that is not a function would throw then.
     if (typeof listener !== "function") {
       throw new InvalidOptionsError("listener", `expected a function, got ${shown(listener)}`);
     }
+    this.#listeners ??= new Map();
     let set = this.#listeners.get(event);
     if (!set) {
       set = new Set();
@@ -28,15 +30,15 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
   }
 
   off<K extends keyof Events>(event: K, listener: Events[K]): void {
-    this.#listeners.get(event)?.delete(listener);
+    this.#listeners?.get(event)?.delete(listener);
   }
 
   has<K extends keyof Events>(event: K): boolean {
-    return (this.#listeners.get(event)?.size ?? 0) > 0;
+    return (this.#listeners?.get(event)?.size ?? 0) > 0;
   }
 
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
-    const set = this.#listeners.get(event);
+    const set = this.#listeners?.get(event);
     if (!set) return;
     for (const listener of set) {
       try {
@@ -50,6 +52,6 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
   }
 
   clear(): void {
-    this.#listeners.clear();
+    this.#listeners?.clear();
   }
 }

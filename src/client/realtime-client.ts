@@ -20,7 +20,6 @@ import { connectionStateOf, currentEndpoint } from "../machines/connection.selec
 import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
 import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
-import { redactInspection } from "../services/redact.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { shown } from "../services/values.js";
@@ -35,6 +34,7 @@ import {
   onceEvent,
 } from "./abort.js";
 import { Emitter } from "./emitter.js";
+import { deferredInspection } from "./inspection.js";
 import { MessageStream, type MessagesOptions } from "./message-stream.js";
 import {
   machineInput,
@@ -42,7 +42,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./options.js";
-import { type ClientActor, ClientServices, clientMachine } from "./wiring.js";
+import { type ClientActor, type ClientMachine, ClientServices, clientMachine } from "./wiring.js";
 
 export interface PublishOptions extends AbortOptions {
   /** @default 0 */
@@ -108,7 +108,7 @@ export class RealtimeClient {
   /** `disconnect()` was called and no `connect()` since (see `offlineQueue.afterDisconnect`). */
   #closedByUser = false;
   /** Open `messages()` iterators, ended when the client is disposed of. */
-  readonly #streams = new Set<MessageStream>();
+  #streams: Set<MessageStream> | undefined;
 
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
@@ -122,11 +122,14 @@ export class RealtimeClient {
       debug.secrets = this.#services.secrets;
       this.#events.on("stateChange", (c) => debug.write(`state ${c.previous} → ${c.state}`));
     }
-    this.#actor = createActor(clientMachine, {
-      input: machineInput(this.#options, { random: Math.random, services: this.#services }),
+    this.#actor = createActor(clientMachine(), {
+      input: {
+        ...machineInput(this.#options, { random: Math.random, services: this.#services }),
+        watchesEnvironment: this.#services.watchesEnvironment,
+      },
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
-        ? { inspect: redactInspection(this.#options.inspect, this.#services.secrets) }
+        ? { inspect: deferredInspection(this.#options.inspect, this.#services.secrets) }
         : {}),
     });
     this.#actor.subscribe({
@@ -318,6 +321,7 @@ export class RealtimeClient {
    * full, `options.overflow` decides (see `MessagesOptions`).
    */
   messages(filter: string, options: MessagesOptions = {}): MessageStream {
+    this.#streams ??= new Set();
     return new MessageStream(filter, options, {
       subscribe: (handler, o) => this.subscribe(filter, handler, o),
       report: (error) => this.#events.emit("error", error),
@@ -330,11 +334,11 @@ export class RealtimeClient {
    * ends every `messages()` iteration and disconnects.
    */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.#streams].map((stream) => stream.return()));
+    await Promise.all([...(this.#streams ?? [])].map((stream) => stream.return()));
     await this.disconnect();
   }
 
-  #onSnapshot(snapshot: SnapshotFrom<typeof clientMachine>): void {
+  #onSnapshot(snapshot: SnapshotFrom<ClientMachine>): void {
     const state = connectionStateOf(snapshot.value);
     if (state === this.#state) return;
     const previous = this.#state;

@@ -31,13 +31,20 @@ import type {
   RestoreResult,
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
-import { BrokerLink } from "../services/broker-link.js";
+import {
+  BrokerLink,
+  type LinkListener,
+  loadTransport,
+  preloadTransport,
+  type Transport,
+} from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
-import { watchWith } from "../services/environment.js";
+import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
-import { SecretList } from "../services/redact.js";
+import type { Refusal } from "../services/reason-codes.js";
+import { SecretList } from "../services/secret-list.js";
 import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -54,31 +61,46 @@ function servicesOf(holder: { readonly services: unknown }): ClientServices {
   throw new Error("no RealtimeClient services in the machine input");
 }
 
-/** The production machine with the services plugged in (shared by every client). */
-export const clientMachine = connectionMachine.provide({
-  actors: {
-    watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
-      servicesOf(input).watchEnvironment(sendBack),
-    ),
-    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
-      servicesOf(input).openLink(input, sendBack, receive),
-    ),
-    restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
-      servicesOf(input).restore(input),
-    ),
-    refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
-      ({ input, signal }) => servicesOf(input).refresh(input, signal),
-    ),
-  },
-  actions: {
-    attachConnection: ({ context }) => servicesOf(context).attach(),
-    detachConnection: ({ context }) => servicesOf(context).detach(),
-    rejectPending: ({ context }, params) =>
-      servicesOf(context).rejectPending(params.reason, context.error),
-  },
-});
+/** The production machine with the services plugged in. */
+function provideServices() {
+  return connectionMachine.provide({
+    actors: {
+      watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
+        servicesOf(input).watchEnvironment(sendBack),
+      ),
+      connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
+        servicesOf(input).openLink(input, sendBack, receive),
+      ),
+      restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
+        servicesOf(input).restore(input),
+      ),
+      refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
+        ({ input, signal }) => servicesOf(input).refresh(input, signal),
+      ),
+    },
+    actions: {
+      attachConnection: ({ context }) => servicesOf(context).attach(),
+      detachConnection: ({ context }) => servicesOf(context).detach(),
+      rejectPending: ({ context }, params) =>
+        servicesOf(context).rejectPending(params.reason, context.error),
+    },
+  });
+}
 
-export type ClientActor = Actor<typeof clientMachine>;
+export type ClientMachine = ReturnType<typeof provideServices>;
+
+let machine: ClientMachine | undefined;
+
+/**
+ * The production machine, shared by every client; built when the first
+ * client is, so that importing the package builds nothing.
+ */
+export function clientMachine(): ClientMachine {
+  machine ??= provideServices();
+  return machine;
+}
+
+export type ClientActor = Actor<ClientMachine>;
 
 /**
  * What one client's machine runs on. Its state is private (an inspector
@@ -104,6 +126,7 @@ export class ClientServices {
     });
     this.#outbox = new Outbox(options.outbox);
     for (const endpoint of options.endpoints) this.adopt(endpoint);
+    preloadTransport();
   }
 
   get registry(): SubscriptionRegistry {
@@ -135,6 +158,11 @@ export class ClientServices {
     if (provider) tellProvider(provider, endpoint.password);
   }
 
+  /** There is a platform to watch (the machine starts `watchEnvironment` only then). */
+  get watchesEnvironment(): boolean {
+    return hasSignals(this.#options.environment);
+  }
+
   watchEnvironment(sendBack: (event: ConnectionEvent) => void): (() => void) | undefined {
     const { environment } = this.#options;
     return environment ? watchWith(environment, sendBack) : undefined;
@@ -158,29 +186,32 @@ export class ClientServices {
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
-    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
-      accepted: (sessionPresent) => {
-        this.#link = link;
-        sendBack({ type: "MQTT.CONNACK", sessionPresent });
-      },
-      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
-      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
-      pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (message) => {
-        this.#registry.dispatch(message);
-        this.#hooks.message(message);
-      },
-    });
-    receive((command) => {
-      if (command.type === "LINK.END") link.end(command.force);
-      else link.ping();
-    });
-    link.open();
-    return () => {
-      if (this.#link === link) this.#link = null;
-      link.dispose();
-    };
+    const attempt = new LinkAttempt(this, sendBack);
+    const transport = loadTransport();
+    if (transport instanceof Promise) {
+      transport.then(
+        (mqtt) => attempt.start(mqtt, input, this.#options.mqtt),
+        (error: Error) => attempt.notLoaded(error),
+      );
+    } else attempt.start(transport, input, this.#options.mqtt);
+    receive((command) => attempt.command(command));
+    return () => attempt.stop();
+  }
+
+  /** The broker accepted `link` (LinkAttempt): publishes and subscribes may use it once attached. */
+  accepted(link: BrokerLink | undefined): void {
+    this.#link = link ?? null;
+  }
+
+  /** The attempt holding `link` is over. */
+  released(link: BrokerLink): void {
+    if (this.#link === link) this.#link = null;
+  }
+
+  /** A message from the live connection: the subscription handlers, then the client's listeners. */
+  deliver(message: Message): void {
+    this.#registry.dispatch(message);
+    this.#hooks.message(message);
   }
 
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
@@ -222,5 +253,86 @@ export class ClientServices {
       reason === "closed" ? new ClientClosedError(what) : new ClientFailedError(what, error);
     this.#outbox.rejectAll(failed("publish()"));
     this.#registry.rejectPending(failed("subscribe()"));
+  }
+}
+
+/**
+ * One connection attempt, as the machine's `connectBroker` actor runs it:
+ * opens the link once mqtt.js is loaded and reports what the link says as
+ * machine events. (One object per attempt, its methods on the prototype:
+ * no closure per report.)
+ */
+class LinkAttempt implements LinkListener {
+  readonly #services: ClientServices;
+  readonly #sendBack: (event: ConnectionEvent) => void;
+  #link: BrokerLink | undefined;
+  /** The machine left the `link` state, or ended it before mqtt.js was loaded. */
+  #stopped = false;
+
+  constructor(services: ClientServices, sendBack: (event: ConnectionEvent) => void) {
+    this.#services = services;
+    this.#sendBack = sendBack;
+  }
+
+  start(mqtt: Transport, input: ConnectBrokerInput, options: ResolvedOptions["mqtt"]): void {
+    if (this.#stopped) return;
+    this.#link = new BrokerLink(mqtt, input.endpoint, options, input.connectTimeoutMs, this);
+    this.#link.open();
+  }
+
+  notLoaded(error: Error): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    const detail = `the MQTT transport (mqtt.js) could not be loaded: ${error.message}`;
+    this.#sendBack({
+      type: "MQTT.CLOSED",
+      error: new ConnectionLostError(detail, { cause: error }),
+    });
+  }
+
+  command(command: LinkCommand): void {
+    const link = this.#link;
+    if (link) {
+      if (command.type === "LINK.END") link.end(command.force);
+      else link.ping();
+    } else if (command.type === "LINK.END" && !this.#stopped) {
+      // Ended while mqtt.js was still loading: nothing was opened, so it is closed now.
+      this.#stopped = true;
+      const error = new ConnectionLostError("closed before it opened");
+      queueMicrotask(() => this.#sendBack({ type: "MQTT.CLOSED", error }));
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    const link = this.#link;
+    if (!link) return;
+    this.#services.released(link);
+    link.dispose();
+  }
+
+  accepted(sessionPresent: boolean): void {
+    this.#services.accepted(this.#link);
+    this.#sendBack({ type: "MQTT.CONNACK", sessionPresent });
+  }
+
+  refused(refusal: Refusal): void {
+    this.#sendBack({ type: "MQTT.REFUSED", refusal });
+  }
+
+  serverDisconnect(refusal: Refusal): void {
+    this.#sendBack({ type: "MQTT.DISCONNECT", refusal });
+  }
+
+  closed(error: CourierError): void {
+    this.#sendBack({ type: "MQTT.CLOSED", error });
+  }
+
+  pong(): void {
+    this.#sendBack({ type: "MQTT.PONG" });
+  }
+
+  message(message: Message): void {
+    this.#services.deliver(message);
   }
 }

@@ -112,6 +112,7 @@ export const connectionMachine = connectionSetup.createMachine({
     retry: input.retry,
     timing: input.timing,
     hasCredentialsProvider: input.hasCredentialsProvider,
+    watchesEnvironment: input.watchesEnvironment ?? true,
     networkFailures: 0,
     authFailures: 0,
     retryDelayMs: 0,
@@ -123,7 +124,6 @@ export const connectionMachine = connectionSetup.createMachine({
   },
   states: {
     idle: {
-      description: "Not connected and not trying; connect() starts.",
       meta: { overview: true },
       entry: { type: "rejectPending", params: { reason: "closed" } },
       on: {
@@ -137,19 +137,15 @@ export const connectionMachine = connectionSetup.createMachine({
       },
     },
     session: {
-      description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
       initial: "link",
-      invoke: {
-        src: "watchEnvironment",
-        input: ({ context }) => ({ services: context.services }),
-      },
+      // The platform's signals while a session runs (`watchEnvironment`), where there is a platform.
+      entry: "startWatchingEnvironment",
+      exit: "stopWatchingEnvironment",
       on: {
         "USER.DISCONNECT": "#connection.idle",
       },
       states: {
         link: {
-          description:
-            "One connection attempt is alive: it owns the socket until this state is left.",
           invoke: {
             id: "link",
             src: "connectBroker",
@@ -170,7 +166,6 @@ export const connectionMachine = connectionSetup.createMachine({
           },
           states: {
             connecting: {
-              description: "Opening the first connection; waiting for CONNACK.",
               meta: { overview: true },
               on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
@@ -178,8 +173,6 @@ export const connectionMachine = connectionSetup.createMachine({
               },
             },
             reconnecting: {
-              description:
-                "Opening a new connection after a refresh or a backoff; waiting for CONNACK.",
               meta: { overview: true },
               on: { "MQTT.CONNACK": { target: "restoring", meta: { overview: "CONNACK" } } },
               after: {
@@ -187,8 +180,6 @@ export const connectionMachine = connectionSetup.createMachine({
               },
             },
             restoring: {
-              description:
-                "Accepted by the broker; re-subscribing every tracked filter before reporting connected.",
               meta: { overview: true },
               invoke: {
                 src: "restoreSubscriptions",
@@ -211,8 +202,6 @@ export const connectionMachine = connectionSetup.createMachine({
               },
             },
             connected: {
-              description:
-                "Live: publishes go out, queued ones flushed in order, messages come in.",
               meta: { overview: true },
               entry: "attachConnection",
               exit: "detachConnection",
@@ -222,12 +211,9 @@ export const connectionMachine = connectionSetup.createMachine({
               initial: "live",
               states: {
                 live: {
-                  description: "Nothing in doubt.",
                   on: { "PAGE.VISIBLE": "probing" },
                 },
                 probing: {
-                  description:
-                    "The page is visible again after its timers may have been throttled: the broker must answer a ping.",
                   entry: "pingBroker",
                   on: { "MQTT.PONG": "live" },
                   after: { PROBE_TIMEOUT: retryOrFail("PROBE_TIMEOUT") },
@@ -235,8 +221,6 @@ export const connectionMachine = connectionSetup.createMachine({
               },
             },
             authFailed: {
-              description:
-                "The broker rejected the credentials; force-closing the session before refreshing.",
               meta: { overview: true },
               entry: "forceDisconnect",
               on: {
@@ -250,7 +234,6 @@ export const connectionMachine = connectionSetup.createMachine({
               },
             },
             closing: {
-              description: "disconnect() was called: sending DISCONNECT and closing the socket.",
               entry: "closeConnection",
               on: {
                 "MQTT.CLOSED": "#connection.idle",
@@ -272,8 +255,6 @@ export const connectionMachine = connectionSetup.createMachine({
           },
         },
         refreshing: {
-          description:
-            "Asking onAuthFailure for fresh credentials (one call, however many failures).",
           meta: { overview: true },
           invoke: {
             src: "refreshCredentials",
@@ -297,20 +278,15 @@ export const connectionMachine = connectionSetup.createMachine({
           },
         },
         waiting: {
-          description: "The page's step 4: waiting 2 s after the refresh before reconnecting.",
           meta: { overview: true },
           after: { REFRESH_WAIT: { target: "link.reconnecting", meta: { overview: true } } },
         },
         authBackoff: {
-          description:
-            "A refresh failed or its credentials were refused again; waiting to refresh again.",
           after: { AUTH_RETRY_DELAY: "refreshing" },
           // The refresh may have failed only because the network was gone.
           on: { "NET.ONLINE": "refreshing" },
         },
         backoff: {
-          description:
-            "The connection was lost or refused for a network reason; waiting to reconnect.",
           meta: { overview: true },
           after: { RETRY_DELAY: { target: "link.reconnecting", meta: { overview: true } } },
           // Back online, or back from a hidden tab whose timers were throttled: reconnect now.
@@ -319,7 +295,6 @@ export const connectionMachine = connectionSetup.createMachine({
       },
     },
     failed: {
-      description: "Stopped after an error that retrying cannot fix; connect() starts again.",
       meta: { overview: true },
       entry: ["notifyError", { type: "rejectPending", params: { reason: "failed" } }],
       on: {

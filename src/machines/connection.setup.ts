@@ -5,7 +5,17 @@
  * provides the ones that touch the socket, a test provides its own.
  */
 
-import { assign, emit, fromCallback, fromPromise, type SetupReturn, sendTo, setup } from "xstate";
+import {
+  assign,
+  emit,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  type SetupReturn,
+  sendTo,
+  setup,
+  stopChild,
+} from "xstate";
 import { ClientFailedError } from "../errors.js";
 import {
   followServerReference,
@@ -156,6 +166,18 @@ export const connectionSetup = setup({
     AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
     STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
     PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
+  },
+}).extend({
+  actions: {
+    /** Only where there is a platform to watch: a child actor costs memory per client. */
+    startWatchingEnvironment: enqueueActions(({ context, enqueue }) => {
+      if (!context.watchesEnvironment) return;
+      enqueue.spawnChild("watchEnvironment", {
+        id: "environment",
+        input: { services: context.services },
+      });
+    }),
+    stopWatchingEnvironment: stopChild("environment"),
   },
 });
 

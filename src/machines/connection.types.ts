@@ -79,6 +79,8 @@ export interface ConnectionContext {
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly hasCredentialsProvider: boolean;
+  /** There is a platform to watch (network, page visibility): `session` runs `watchEnvironment`. */
+  readonly watchesEnvironment: boolean;
   /** Network/broker failures since the last stable connection. */
   readonly networkFailures: number;
   /** Auth failures (rejections and failed refreshes) since the last stable connection. */
@@ -99,6 +101,12 @@ export interface ConnectionInput {
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly hasCredentialsProvider: boolean;
+  /**
+   * Whether there is a platform to watch (a browser's network and page
+   * visibility; a watcher of your own): when false, `session` starts no
+   * `watchEnvironment` actor. Default: true.
+   */
+  readonly watchesEnvironment?: boolean;
   /**
    * The source of the backoff jitter, uniform in [0, 1) (the platform generator in
    * `RealtimeClient`; a seeded generator in a property test makes a failing
@@ -210,6 +218,8 @@ export const CONNECTION_ACTIONS = [
   "rejectPending",
   "notifyRestored",
   "notifyError",
+  "startWatchingEnvironment",
+  "stopWatchingEnvironment",
 ] as const;
 
 /** The names of the machine's actions (`connectionMachine.provide({ actions })`). */

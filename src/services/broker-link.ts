@@ -8,15 +8,14 @@
  * PUBLISH that arrived before the CONNACK itself, after the CONNACK.
  */
 
-// The default import: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
-import mqtt, {
-  type IClientOptions,
-  type IClientPublishOptions,
-  type IConnackPacket,
-  type IDisconnectPacket,
-  type IPublishPacket,
-  type ISubscriptionMap,
-  type MqttClient,
+import type {
+  IClientOptions,
+  IClientPublishOptions,
+  IConnackPacket,
+  IDisconnectPacket,
+  IPublishPacket,
+  ISubscriptionMap,
+  MqttClient,
 } from "mqtt";
 import { ConnectionLostError, type CourierError } from "../errors.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
@@ -57,6 +56,33 @@ export type MqttOptions = Omit<
   | "queueQoSZero"
 >;
 
+/** mqtt.js's default export (`connect()` and friends). */
+export type Transport = typeof import("mqtt").default;
+
+let transport: Transport | undefined;
+
+/**
+ * mqtt.js, loaded when the first connection needs it: a bundler puts it in
+ * a chunk of its own, so a page's first chunk does not carry it. Once
+ * loaded it is returned at once (no promise). A failed load is not kept:
+ * the next attempt loads again.
+ */
+export function loadTransport(): Transport | Promise<Transport> {
+  if (transport) return transport;
+  // The default export: mqtt's browser ESM build (dist/mqtt.esm.js) has no named exports.
+  return import("mqtt").then((module) => {
+    transport = module.default;
+    return transport;
+  });
+}
+
+/** Starts loading mqtt.js now (when a client is constructed), so that `connect()` rarely waits for it. */
+export function preloadTransport(): void {
+  const loading = loadTransport();
+  // A failed load is reported by the connection attempt that needs it.
+  if (loading instanceof Promise) loading.catch(() => {});
+}
+
 export interface LinkListener {
   accepted(sessionPresent: boolean): void;
   refused(refusal: Refusal): void;
@@ -67,7 +93,13 @@ export interface LinkListener {
   message(message: Message): void;
 }
 
-type Disposer = () => void;
+// biome-ignore lint/suspicious/noExplicitAny: mqtt.js listeners take differently typed arguments.
+type Handler = (...args: any[]) => void;
+
+interface Emitter {
+  on(event: string, handler: Handler): void;
+  removeListener(event: string, handler: Handler): void;
+}
 
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
@@ -84,7 +116,8 @@ interface EarlyMessage {
 export class BrokerLink implements LiveConnection {
   readonly #client: MqttClient;
   readonly #listener: LinkListener;
-  readonly #disposers: Disposer[] = [];
+  /** Every listener added to the client, as event, handler pairs (removed by `dispose()`). */
+  readonly #listeners: (string | Handler)[] = [];
   #accepted = false;
   /** The CONNACK packet has been read (mqtt.js reports `connect` a tick or more later). */
   #connackRead = false;
@@ -96,9 +129,10 @@ export class BrokerLink implements LiveConnection {
   #maximumPacketSize: number | undefined;
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
-  readonly #stopPreConnack: Disposer;
+  readonly #preConnack: Handler;
 
   constructor(
+    mqtt: Transport,
     endpoint: ResolvedEndpoint,
     mqttOptions: MqttOptions,
     connectTimeoutMs: number,
@@ -121,7 +155,7 @@ export class BrokerLink implements LiveConnection {
       connectTimeout: Math.min(connectTimeoutMs + 60_000, 2_147_483_647),
     });
     // Until CONNACK only: every packet after it would pay for this listener.
-    this.#stopPreConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>
+    this.#preConnack = this.#on("packetreceive", (packet: PreConnackPacket) =>
       this.#onPreConnackPacket(packet),
     );
     this.#on("connect", (packet: IConnackPacket) => this.#onConnack(packet));
@@ -199,9 +233,9 @@ export class BrokerLink implements LiveConnection {
    */
   ping(): void {
     if (this.#closed || this.#disposed) return;
-    const stop = this.#on("packetreceive", (packet: { cmd: string }) => {
+    const pong = this.#on("packetreceive", (packet: { cmd: string }) => {
       if (packet.cmd !== "pingresp") return;
-      stop();
+      this.#off("packetreceive", pong);
       this.#listener.pong();
     });
     this.#client.sendPing();
@@ -226,7 +260,10 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const dispose of this.#disposers.splice(0)) dispose();
+    const listeners = this.#listeners.splice(0);
+    for (let i = 0; i < listeners.length; i += 2) {
+      this.#emitter.removeListener(listeners[i] as string, listeners[i + 1] as Handler);
+    }
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
     this.#client.end(true);
@@ -236,25 +273,32 @@ export class BrokerLink implements LiveConnection {
     this.#client.stream?.destroy();
   }
 
-  /** Adds a listener and registers its removal; returns that removal. */
-  #on(event: string, handler: (...args: never[]) => void): Disposer {
-    const client = this.#client as unknown as {
-      on(event: string, handler: (...args: never[]) => void): void;
-      removeListener(event: string, handler: (...args: never[]) => void): void;
-    };
-    client.on(event, handler);
-    const dispose = () => {
-      client.removeListener(event, handler);
-      const index = this.#disposers.indexOf(dispose);
-      if (index >= 0) this.#disposers.splice(index, 1);
-    };
-    this.#disposers.push(dispose);
-    return dispose;
+  /** The client as the event emitter it is (mqtt.js types its events narrowly). */
+  get #emitter(): Emitter {
+    return this.#client as unknown as Emitter;
+  }
+
+  /** Adds a listener, removed by `dispose()` unless `#off` removes it first; returns it. */
+  #on(event: string, handler: Handler): Handler {
+    this.#emitter.on(event, handler);
+    this.#listeners.push(event, handler);
+    return handler;
+  }
+
+  #off(event: string, handler: Handler): void {
+    this.#emitter.removeListener(event, handler);
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i += 2) {
+      if (listeners[i] === event && listeners[i + 1] === handler) {
+        listeners.splice(i, 2);
+        return;
+      }
+    }
   }
 
   #onConnack(packet: IConnackPacket): void {
     this.#accepted = true;
-    this.#stopPreConnack();
+    this.#off("packetreceive", this.#preConnack);
     this.#maximumPacketSize = packet.properties?.maximumPacketSize;
     this.#receiveMaximum = packet.properties?.receiveMaximum;
     this.#listener.accepted(packet.sessionPresent);
@@ -286,7 +330,7 @@ export class BrokerLink implements LiveConnection {
       this.#connackProperties = packet.properties;
       // mqtt.js emits `connect` only after flushing its outgoing store (a later tick): a
       // PUBLISH read in between came after the CONNACK and is legal. Stop watching now.
-      this.#stopPreConnack();
+      this.#off("packetreceive", this.#preConnack);
       return;
     }
     if (this.#accepted || packet.cmd !== "publish" || packet.qos !== 2) return;
@@ -328,6 +372,6 @@ export class BrokerLink implements LiveConnection {
 function ignore(): void {}
 
 /** Publish options for QoS 0, 1, 2 without retain, then with; frozen, since every publish shares them. */
-const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [0, 1, 2, 0, 1, 2].map((qos, i) =>
-  Object.freeze({ qos: qos as Qos, retain: i > 2 }),
+const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = /* @__PURE__ */ [0, 1, 2, 0, 1, 2].map(
+  (qos, i) => Object.freeze({ qos: qos as Qos, retain: i > 2 }),
 );

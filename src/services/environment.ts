@@ -43,6 +43,14 @@ interface EventTargetLike {
   removeEventListener(type: string, listener: () => void): void;
 }
 
+/** False when nothing would be watched: no watcher, or the browser's outside a browser. */
+export function hasSignals(watcher: EnvironmentWatcher | false): boolean {
+  if (!watcher) return false;
+  if (watcher !== browserEnvironment) return true;
+  const win = (globalThis as { window?: Partial<EventTargetLike> }).window;
+  return typeof win?.addEventListener === "function";
+}
+
 /** The browser's signals (window online/offline, page visibility, bfcache, resume); nothing elsewhere. */
 export const browserEnvironment: EnvironmentWatcher = (notify) => {
   const g = globalThis as {

@@ -20,7 +20,7 @@
 import type { IPublishPacket, MqttClient } from "mqtt";
 
 /** Passed to `handleMessage`'s callback so that mqtt.js skips its own PUBACK. */
-const ACK_LATER = new Error("PUBACK deferred until CONNACK");
+const ACK_LATER = /* @__PURE__ */ new Error("PUBACK deferred until CONNACK");
 
 /** The members of an mqtt.js client used here. */
 interface Internals {

@@ -11,7 +11,7 @@
 import { redact, redactText, SecretList } from "./redact.js";
 
 /** Used before a client has handed over its list: the field-name and JWT rules still apply. */
-const NO_SECRETS = new SecretList();
+const NO_SECRETS = /* @__PURE__ */ new SecretList();
 
 /** Where a client's debug lines go (the `debug` option), keyed into its mqtt.js options. */
 export const DEBUG_SINK = Symbol("courier-web-sdk debug sink");

@@ -34,7 +34,7 @@ interface Entry extends Links<Entry> {
   sentOn: LiveConnection | null;
 }
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 function payloadBytes(payload: string | Uint8Array): number {
   return typeof payload === "string" ? encoder.encode(payload).length : payload.byteLength;

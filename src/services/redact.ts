@@ -23,8 +23,12 @@
 import type { AnyActorRef, InspectionEvent, Observer } from "xstate";
 import { CourierError } from "../errors.js";
 import { Secret } from "./secret.js";
+import type { SecretList } from "./secret-list.js";
 
-export const REDACTED = "[redacted]";
+export { REDACTED, redactText, scrubbedError } from "./scrub.js";
+export { SecretList } from "./secret-list.js";
+
+import { REDACTED } from "./scrub.js";
 
 /** Field names (lower-cased) whose value is a credential wherever it appears. */
 const CREDENTIAL_FIELD =
@@ -32,29 +36,6 @@ const CREDENTIAL_FIELD =
 
 /** Snapshot fields that hold the machine's definition, not data. */
 const DEFINITION_FIELDS = new Set(["machine", "_nodes", "tags", "historyValue"]);
-
-/** Shortest secret searched for inside other text. */
-const MIN_SEARCHED = 8;
-
-/** Secrets the client has held (passwords, tokens), to catch them inside any text. */
-export class SecretList {
-  readonly #values: string[] = [];
-
-  add(value: string | Secret | undefined): void {
-    const text = value instanceof Secret ? value.reveal() : value;
-    // A short password would blank every text that happens to contain it (a state name,
-    // an error message): those are left to the Secret and field-name rules.
-    if (!text || text.length < MIN_SEARCHED || this.#values.includes(text)) return;
-    this.#values.push(text);
-    // Old tokens have expired; a bounded list keeps a long-lived client small.
-    if (this.#values.length > 16) this.#values.shift();
-  }
-
-  /** True if `text` contains one of the secrets. */
-  within(text: string): boolean {
-    return this.#values.some((secret) => text.includes(secret));
-  }
-}
 
 type Inspect = Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 
@@ -156,42 +137,5 @@ export function redact(value: unknown, secrets: SecretList, depth = 0, field = "
   for (const [key, item] of Object.entries(value)) {
     if (typeof item !== "function") copy[key] = inner(item, key);
   }
-  return copy;
-}
-
-/** A JWT (three base64url parts, the first a JSON header). */
-const JWT = /eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*/g;
-
-/** Every string inside a parsed JSON value, 8 characters or more (what may be a token). */
-function stringsWithin(value: unknown, found: string[] = [], depth = 0): string[] {
-  if (typeof value === "string") {
-    if (value.length >= MIN_SEARCHED) found.push(value);
-  } else if (typeof value === "object" && value !== null && depth < 12) {
-    for (const item of Object.values(value)) stringsWithin(item, found, depth + 1);
-  }
-  return found;
-}
-
-/** `text` with JWT-looking strings and every string held in `values` (a JSON answer) blanked. */
-export function redactText(text: string, values?: unknown): string {
-  let out = text.replace(JWT, REDACTED);
-  for (const secret of stringsWithin(values)) out = out.split(secret).join(REDACTED);
-  return out;
-}
-
-/**
- * A copy of `error` (same prototype, name, message and stack) with JWTs and
- * the strings of `values` blanked: an error the user's code threw while
- * reading a token endpoint's answer, kept as a cause without the token.
- */
-export function scrubbedError(error: unknown, values: unknown): unknown {
-  if (!(error instanceof Error))
-    return typeof error === "string" ? redactText(error, values) : error;
-  const copy = Object.create(Object.getPrototypeOf(error)) as Error;
-  Object.defineProperties(copy, {
-    name: { value: error.name, writable: true, configurable: true },
-    message: { value: redactText(error.message, values), writable: true, configurable: true },
-    stack: { value: redactText(String(error.stack), values), writable: true, configurable: true },
-  });
   return copy;
 }

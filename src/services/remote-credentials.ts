@@ -13,9 +13,9 @@ type Provider<P extends CredentialsProvider> = P;
 /** Checked by the compiler: a `RemoteCredentials` is a credentials provider. */
 export type RemoteCredentialsProvider = Provider<RemoteCredentials>;
 
-import { type CrossTabCredentials, crossTabCredentials } from "./cross-tab.js";
+import type { CrossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
-import { scrubbedError } from "./redact.js";
+import { scrubbedError } from "./scrub.js";
 import type { Secret } from "./secret.js";
 import { MAX_TIMER_MS, shown } from "./values.js";
 
@@ -68,7 +68,8 @@ export class RemoteCredentials<T = any> {
   readonly #timeoutMs: number;
   readonly #crossTabKey: string | false;
   /** This provider's coordinator with other tabs, made on first use (none where unsupported). */
-  #tabs: CrossTabCredentials | null | undefined;
+  /** Cross-tab sharing, loaded on first use where the platform has it (null: it has not). */
+  #tabs: Promise<CrossTabCredentials | null> | undefined;
   /** Concurrent `getCredentials` calls already share one request: clients need not share theirs. */
   readonly sharesCalls = true;
 
@@ -78,49 +79,42 @@ export class RemoteCredentials<T = any> {
     options: RemoteCredentialsOptions = {},
   ) {
     // Wrong arguments are InvalidOptionsError (a CourierError), like every option of the SDK.
-    if (typeof url !== "string" && !(url instanceof URL)) {
-      throw new InvalidOptionsError(
-        "RemoteCredentials url",
-        `expected a string or a URL, got ${shown(url)}`,
-      );
-    }
-    if (typeof map !== "function") {
-      throw new InvalidOptionsError(
-        "RemoteCredentials map",
-        `expected a function (JSON answer → endpoint), got ${shown(map)}`,
-      );
-    }
+    const check = (ok: boolean, field: string, expected: string, value: unknown) => {
+      if (!ok) {
+        throw new InvalidOptionsError(
+          `RemoteCredentials ${field}`,
+          `expected ${expected}, got ${shown(value)}`,
+        );
+      }
+    };
+    check(typeof url === "string" || url instanceof URL, "url", "a string or a URL", url);
+    check(typeof map === "function", "map", "a function (JSON answer → endpoint)", map);
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (
-      typeof timeoutMs !== "number" ||
-      !Number.isFinite(timeoutMs) ||
-      timeoutMs <= 0 ||
-      timeoutMs > MAX_TIMER_MS
-    ) {
-      throw new InvalidOptionsError(
-        "RemoteCredentials options.timeoutMs",
-        `expected a positive number of milliseconds, at most ${MAX_TIMER_MS}, got ${shown(timeoutMs)}`,
-      );
-    }
+    check(
+      typeof timeoutMs === "number" && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS,
+      "options.timeoutMs",
+      `a positive number of milliseconds, at most ${MAX_TIMER_MS}`,
+      timeoutMs,
+    );
     const fetchImpl = options.fetch ?? globalThis.fetch;
-    if (typeof fetchImpl !== "function") {
-      throw new InvalidOptionsError(
-        "RemoteCredentials options.fetch",
-        "no fetch available here: pass options.fetch",
-      );
-    }
+    check(
+      typeof fetchImpl === "function",
+      "options.fetch",
+      "a fetch function (none here)",
+      fetchImpl,
+    );
     this.#url = String(url);
     this.#map = map;
     this.#fetch = fetchImpl;
     this.#init = options.init ?? {};
     this.#timeoutMs = timeoutMs;
     const key = options.crossTabKey ?? this.#url;
-    if (key !== false && typeof key !== "string") {
-      throw new InvalidOptionsError(
-        "RemoteCredentials options.crossTabKey",
-        `expected a string or false, got ${shown(key)}`,
-      );
-    }
+    check(
+      key === false || typeof key === "string",
+      "options.crossTabKey",
+      "a string or false",
+      key,
+    );
     this.#crossTabKey = key;
   }
 
@@ -137,7 +131,11 @@ export class RemoteCredentials<T = any> {
       this,
       (shared) =>
         tabs && key !== false
-          ? tabs.request(key, request.refused, (s) => this.#request(s), shared)
+          ? tabs.then((t) =>
+              t
+                ? t.request(key, request.refused, (s) => this.#request(s), shared)
+                : this.#request(shared),
+            )
           : this.#request(shared),
       request.signal,
       () => new CredentialsFetchError("aborted", "the caller stopped waiting."),
@@ -147,13 +145,25 @@ export class RemoteCredentials<T = any> {
   /** A client of this page uses `password` (see `CredentialsProvider.usingCredentials`). */
   usingCredentials(password: Secret | undefined): void {
     const key = this.#crossTabKey;
-    if (key !== false) this.#crossTab()?.using(key, password);
+    if (key !== false) this.#crossTab()?.then((tabs) => tabs?.using(key, password));
   }
 
-  #crossTab(): CrossTabCredentials | undefined {
+  /**
+   * Cross-tab sharing, where the platform has Web Locks and BroadcastChannel
+   * (browsers): its code is loaded then, on first use, so pages that never
+   * need it (and Node) do not carry it. A failed load shares nothing.
+   */
+  #crossTab(): Promise<CrossTabCredentials | null> | undefined {
     if (this.#crossTabKey === false) return undefined;
-    if (this.#tabs === undefined) this.#tabs = crossTabCredentials() ?? null;
-    return this.#tabs ?? undefined;
+    if (this.#tabs === undefined) {
+      const g = globalThis as { navigator?: { locks?: unknown }; BroadcastChannel?: unknown };
+      if (!g.navigator?.locks || !g.BroadcastChannel) return undefined;
+      this.#tabs = import("./cross-tab.js").then(
+        (module) => module.crossTabCredentials() ?? null,
+        () => null,
+      );
+    }
+    return this.#tabs;
   }
 
   async #request(signal: AbortSignal): Promise<Endpoint> {

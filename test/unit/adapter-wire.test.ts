@@ -5,7 +5,7 @@
  */
 
 import { afterEach, expect, test } from "vitest";
-import { BrokerLink } from "../../src/services/broker-link.js";
+import { BrokerLink, loadTransport } from "../../src/services/broker-link.js";
 import { resolveEndpoint } from "../../src/services/endpoint.js";
 import { TestBroker } from "../support/broker.js";
 import { waitFor } from "../support/wait.js";
@@ -21,6 +21,7 @@ test("the adapter's ping gets the broker's PINGRESP", async () => {
   let pongs = 0;
   let accepted = false;
   const link = new BrokerLink(
+    await loadTransport(),
     resolveEndpoint({ host: "127.0.0.1", port: broker.tcpPort }, "endpoint", "pinger"),
     {},
     5000,
@@ -71,6 +72,7 @@ test("an MQTT 5 CONNACK 'use another server' reports its Server Reference (MQTT 
   const { port } = server.address() as { port: number };
   const refusals: { reasonCode: number; category: string; serverReference?: string }[] = [];
   const link = new BrokerLink(
+    await loadTransport(),
     resolveEndpoint({ host: "127.0.0.1", port }, "endpoint", "redirected"),
     { protocolVersion: 5 },
     5000,

@@ -18,9 +18,11 @@ export const PAGES = `${ROOT}test/e2e/pages/`;
 export interface EntryReport {
   /** The HTML page. */
   readonly page: string;
-  /** Every module in the page's chunks, relative to the repository. */
+  /** Every module in the page's initial chunks (loaded before it runs), relative to the repository. */
   readonly modules: readonly string[];
-  /** Minified bytes of the page's JavaScript (its chunks), and gzipped. */
+  /** Every module in the chunks the page loads later (`import()`), relative to the repository. */
+  readonly lazyModules: readonly string[];
+  /** Minified bytes of the page's initial JavaScript (its initial chunks), and gzipped. */
   readonly bytes: number;
   readonly gzipBytes: number;
 }
@@ -92,6 +94,7 @@ export async function buildPages(outDir: string): Promise<BundleReport> {
       facadeModuleId?: string | null;
       moduleIds?: string[];
       imports?: string[];
+      dynamicImports?: string[];
     }[];
   }[];
   const chunks = new Map(
@@ -113,10 +116,24 @@ export async function buildPages(outDir: string): Promise<BundleReport> {
       for (const next of chunks.get(name)?.imports ?? []) visit(next);
     };
     visit(entry.fileName);
+    // What those chunks import dynamically, and everything that reaches in turn.
+    const lazy = new Set<string>();
+    const visitLazy = (name: string) => {
+      if (files.has(name) || lazy.has(name)) return;
+      lazy.add(name);
+      const chunk = chunks.get(name);
+      for (const next of [...(chunk?.imports ?? []), ...(chunk?.dynamicImports ?? [])])
+        visitLazy(next);
+    };
+    for (const name of files)
+      for (const next of chunks.get(name)?.dynamicImports ?? []) visitLazy(next);
+    const modulesOf = (names: Set<string>) =>
+      [...names].flatMap((name) => (chunks.get(name)?.moduleIds ?? []).map(relative));
     const code = [...files].map((name) => chunks.get(name)?.code ?? "").join("\n");
     return {
       page,
-      modules: [...files].flatMap((name) => (chunks.get(name)?.moduleIds ?? []).map(relative)),
+      modules: modulesOf(files),
+      lazyModules: modulesOf(lazy),
       bytes: Buffer.byteLength(code),
       gzipBytes: gzipSync(code, { level: 9 }).length,
     };

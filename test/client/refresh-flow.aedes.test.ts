@@ -41,3 +41,78 @@ describe("refresh flow on CONNACK 5", () => {
     expect(ok).toMatchObject({ clientId: "keep-me", username: "alice", password: "fresh" });
   });
 });
+
+describe("a hung onAuthFailure", () => {
+  test("does not block later refreshes: after a refresh timeout the handler is called again and its answer connects", async () => {
+    broker = await TestBroker.start({
+      authenticate: (_u, password) => (password === "good" ? true : 5),
+    });
+    let calls = 0;
+    const client = track(
+      new RealtimeClient({
+        endpoint: {
+          host: "127.0.0.1",
+          port: broker.tcpPort,
+          username: "alice",
+          password: "expired",
+          clientId: "hung-handler",
+        },
+        // Ignores its abort signal and never settles the first time.
+        onAuthFailure: async () => {
+          calls += 1;
+          if (calls === 1) await new Promise(() => {});
+          return { password: "good" } as Endpoint;
+        },
+        timeouts: { refreshSeconds: 1 },
+        refreshWaitSeconds: 0.05,
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+      }),
+    );
+    const started = Date.now();
+    await client.connect();
+    expect(Date.now() - started).toBeLessThan(6000);
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(broker.connects.filter((c) => c.accepted).at(-1)?.password).toBe("good");
+  }, 15_000);
+
+  test("a late answer of an abandoned call is not applied to a newer attempt", async () => {
+    broker = await TestBroker.start({
+      authenticate: (_u, password) => (password === "second" ? true : 5),
+    });
+    let calls = 0;
+    let releaseFirst: (() => void) | undefined;
+    const client = track(
+      new RealtimeClient({
+        endpoint: {
+          host: "127.0.0.1",
+          port: broker.tcpPort,
+          username: "alice",
+          password: "expired",
+          clientId: "late-answer",
+        },
+        onAuthFailure: async () => {
+          calls += 1;
+          if (calls === 1) {
+            await new Promise<void>((resolve) => {
+              releaseFirst = resolve;
+            });
+            return { password: "first-late" } as Endpoint;
+          }
+          // The second call answers after the first one's late answer.
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return { password: "second" } as Endpoint;
+        },
+        timeouts: { refreshSeconds: 1 },
+        refreshWaitSeconds: 0.05,
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+      }),
+    );
+    const connected = client.connect();
+    // Let the first call time out and the second one start, then answer the first.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    releaseFirst?.();
+    await connected;
+    expect(calls).toBe(2);
+    expect(broker.connects.map((c) => c.password)).not.toContain("first-late");
+  });
+});

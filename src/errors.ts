@@ -212,6 +212,31 @@ export class PublishRejectedError extends CourierError {
   }
 }
 
+/**
+ * A publish larger than the broker's Maximum Packet Size (MQTT 5
+ * §3.2.2.3.6): rejected before anything is sent, since the broker would
+ * close the connection (DISCONNECT 0x95, packet too large) [MQTT-3.2.2-15];
+ * or one the broker answered that way, which is not sent again. `limit` is
+ * the size the broker announced, undefined when it announced none.
+ */
+export class PacketTooLargeError extends PublishRejectedError {
+  /** The PUBLISH packet's size in bytes, headers and properties included. */
+  readonly bytes: number;
+  readonly limit: number | undefined;
+
+  constructor(topic: string, bytes: number, limit: number | undefined) {
+    super(
+      topic,
+      0x95,
+      limit === undefined
+        ? `Packet too large; the broker closed the connection on this ${bytes}-byte packet, which is not sent again`
+        : `Packet too large; the ${bytes}-byte packet exceeds the broker's Maximum Packet Size of ${limit} bytes and was not sent`,
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
 /** A message handler threw; the other handlers still ran. */
 export class HandlerError extends CourierError {
   readonly filter: string;

@@ -41,6 +41,9 @@ import { SecretList } from "../services/redact.js";
 import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
+/** MQTT 5 DISCONNECT reason code 0x95, Packet too large. */
+const PACKET_TOO_LARGE = 0x95;
+
 export interface ServiceHooks {
   /** Every message, after the subscription handlers ran. */
   message(message: Message): void;
@@ -164,7 +167,11 @@ export class ClientServices {
         sendBack({ type: "MQTT.CONNACK", sessionPresent });
       },
       refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
+      serverDisconnect: (refusal) => {
+        // Packet too large: the publish that caused it is rejected, not sent again.
+        if (refusal.reasonCode === PACKET_TOO_LARGE) this.#outbox.packetTooLarge(link);
+        sendBack({ type: "MQTT.DISCONNECT", refusal });
+      },
       closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
       pong: () => sendBack({ type: "MQTT.PONG" }),
       message: (message) => {

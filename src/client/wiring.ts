@@ -211,8 +211,9 @@ export class ClientServices {
     // Known before it is validated: a malformed answer must not leak it either.
     const password = (patch as { password?: unknown } | null)?.password;
     if (typeof password === "string") this.#secrets.add(password);
+    let next: ResolvedEndpoint;
     try {
-      return patchEndpoint(
+      next = patchEndpoint(
         input.endpoint,
         patch,
         this.#options.protocolVersion,
@@ -221,6 +222,16 @@ export class ClientServices {
     } catch (error) {
       throw new AuthRefreshError("invalid", (error as Error).message);
     }
+    if (refused?.equals(next.password) && next.username === input.endpoint.username) {
+      // Reported, not refused: the refusal may have been transient; the backoff still applies.
+      this.#hooks.error(
+        new AuthRefreshError(
+          "unchanged",
+          "onAuthFailure returned the very credentials the broker just refused; reconnecting with them after the backoff.",
+        ),
+      );
+    }
+    return next;
   }
 
   /** Settles every pending publish and subscribe when the machine enters `idle` or `failed`. */

@@ -75,15 +75,20 @@ const onRefusal = [
   ...retryOrFail(),
 ] as const;
 
-/** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
+/**
+ * Once the rejected session is closed: refresh now, refresh after a backoff,
+ * or stop without a provider. Each refusal is reported (`failed` reports its
+ * own).
+ */
 const afterAuthFailure = [
   { guard: not("hasCredentialsProvider"), target: "#connection.failed" },
   {
     guard: "isFirstAuthFailure",
     target: "#connection.session.refreshing",
+    actions: "notifyError",
     meta: { overview: "session closed" },
   },
-  { target: "#connection.session.authBackoff" },
+  { target: "#connection.session.authBackoff", actions: "notifyError" },
 ] as const;
 
 /** onAuthFailure rejected or timed out: auth retry n, after backoff n. */

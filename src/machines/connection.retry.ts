@@ -44,10 +44,11 @@ export function countNetworkFailure(
 /** The broker refused the credentials: the first refusal refreshes at once, later ones back off. */
 export function countAuthFailure(context: ConnectionContext, event: FailureEvent): Counted {
   const authFailures = context.authFailures + 1;
+  const retryDelayMs = authFailures > 1 ? drawDelay(context, authFailures - 1) : 0;
   return {
     authFailures,
-    retryDelayMs: authFailures > 1 ? drawDelay(context, authFailures - 1) : 0,
-    error: authFailureError(context, event),
+    retryDelayMs,
+    error: authFailureError(context, event, { attempt: authFailures, retryInMs: retryDelayMs }),
   };
 }
 

@@ -50,6 +50,7 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.qos0": option<"queue" | "reject">("queue", "mode"),
   "offlineQueue.overflow": option<"rejectNew" | "dropOldest">("rejectNew", "mode"),
   subscribeBatchSize: option(100, "count"),
+  trustSessionPresent: option(true, "mode"),
 } as const;
 
 /** The dotted path of an option in `RealtimeClientOptions`, e.g. `"timeouts.connectSeconds"`. */

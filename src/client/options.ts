@@ -95,6 +95,18 @@ export interface RealtimeClientOptions {
   /** Most topic filters in one SUBSCRIBE packet when restoring. @default 100 */
   subscribeBatchSize?: number;
   /**
+   * With `mqtt.clean: false`, whether a CONNACK's Session Present flag is
+   * taken at its word: the broker kept the session, so only the filters it
+   * lacks are subscribed again. `false` re-subscribes every filter on every
+   * connection whatever the flag says, for brokers that keep a session only
+   * partly (RabbitMQ 3.10 keeps QoS 1 subscriptions and drops QoS 0 ones while
+   * answering Session Present; README "Brokers"); on MQTT 5 with Retain
+   * Handling 1, so the broker does not send retained messages again for the
+   * subscriptions it did keep (MQTT 5 §3.8.3.1).
+   * @default true
+   */
+  trustSessionPresent?: boolean;
+  /**
    * An XState inspection observer (e.g. `createBrowserInspector().inspect` from
    * `@statelyai/inspect`); passed to `createActor({ inspect })`.
    */
@@ -120,6 +132,7 @@ export interface ResolvedOptions {
   readonly timing: ConnectionTiming;
   readonly outbox: OutboxLimits;
   readonly subscribeBatchSize: number;
+  readonly trustSessionPresent: boolean;
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
@@ -222,6 +235,13 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
   endpoints.forEach((endpoint, i) => {
     assertCredentialsFit(endpoint, protocolVersion, many ? `endpoint[${i}]` : "endpoint");
   });
+  const trustSessionPresent = o.trustSessionPresent ?? defaultOf("trustSessionPresent");
+  if (typeof trustSessionPresent !== "boolean") {
+    throw new InvalidOptionsError(
+      "trustSessionPresent",
+      `expected true or false, got ${String(trustSessionPresent)}`,
+    );
+  }
   const environment = o.environment ?? browserEnvironment;
   if (environment !== false && typeof environment !== "function") {
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
@@ -234,6 +254,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     timing,
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
+    trustSessionPresent,
     inspect,
     mqtt,
     protocolVersion,

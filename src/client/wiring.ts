@@ -195,7 +195,11 @@ export class ClientServices {
     if (!link) {
       throw new ConnectionLostError("closed before subscriptions were restored");
     }
-    const outcome = await this.#registry.restore(link, input.sessionPresent);
+    const outcome = await this.#registry.restore(
+      link,
+      input.sessionPresent,
+      this.#options.trustSessionPresent,
+    );
     return { ...outcome, sessionPresent: input.sessionPresent };
   }
 

@@ -155,7 +155,10 @@ export interface RestoreResult {
   readonly packets: number;
   /** Filters the broker refused, with its reason code. */
   readonly rejected: readonly { readonly filter: string; readonly reasonCode: number }[];
-  /** True when the broker kept the session (`sessionPresent`), so only new filters were sent. */
+  /**
+   * True when the broker said it kept the session (`sessionPresent`): only new
+   * filters were sent, unless `trustSessionPresent` is false.
+   */
   readonly sessionPresent: boolean;
 }
 

@@ -162,9 +162,9 @@ export class BrokerLink implements LiveConnection {
     this.#client.connect();
   }
 
-  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]> {
+  subscribe(filters: readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[]): Promise<number[]> {
     const map: ISubscriptionMap = {};
-    for (const { filter, qos } of filters) map[filter] = { qos };
+    for (const { filter, qos, rh } of filters) map[filter] = rh ? { qos, rh } : { qos };
     return new Promise((resolve, reject) => {
       this.#client.subscribe(map, (error, granted) => {
         // mqtt.js fails the whole call when one filter is refused; the SUBACK it

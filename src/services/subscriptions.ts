@@ -153,10 +153,19 @@ export class SubscriptionRegistry {
    * Re-subscribes after a (re)connection. With `sessionPresent` the broker
    * kept the session, so only filters it lacks are sent (and filters dropped
    * while offline are unsubscribed); otherwise every tracked filter is.
+   * `trustSessionPresent: false`: every tracked filter is sent even when the
+   * broker says it kept the session, on MQTT 5 with Retain Handling 1 (no
+   * retained messages again for a subscription the broker did keep).
    */
-  async restore(link: LiveConnection, sessionPresent: boolean): Promise<RestoreOutcome> {
-    if (!sessionPresent) {
+  async restore(
+    link: LiveConnection,
+    sessionPresent: boolean,
+    trustSessionPresent = true,
+  ): Promise<RestoreOutcome> {
+    if (!sessionPresent || !trustSessionPresent) {
       for (const entry of this.#filters.values()) entry.brokerQos = null;
+    }
+    if (!sessionPresent) {
       this.#stale.clear();
     } else if (this.#stale.size > 0) {
       const stale = [...this.#stale];
@@ -165,10 +174,11 @@ export class SubscriptionRegistry {
     }
     const wanted = [...this.#filters.values()].filter((entry) => this.#needsSubscribe(entry));
     const batches = this.#batches(wanted, link);
+    const rh = sessionPresent && link.protocolVersion === 5 ? 1 : 0;
     const rejected: { filter: string; reasonCode: number }[] = [];
     await Promise.all(
       batches.map(async (batch) => {
-        for (const r of await this.#subscribe(link, batch)) rejected.push(r);
+        for (const r of await this.#subscribe(link, batch, rh)) rejected.push(r);
       }),
     );
     return { filters: wanted.length, packets: batches.length, rejected };
@@ -241,8 +251,13 @@ export class SubscriptionRegistry {
   async #subscribe(
     link: LiveConnection,
     batch: FilterEntry[],
+    rh: 0 | 1 = 0,
   ): Promise<{ filter: string; reasonCode: number }[]> {
-    const requested = batch.map((entry) => ({ filter: entry.filter, qos: maxQos(entry) }));
+    const requested = batch.map((entry) =>
+      rh
+        ? { filter: entry.filter, qos: maxQos(entry), rh }
+        : { filter: entry.filter, qos: maxQos(entry) },
+    );
     for (const entry of batch) entry.inFlight = link;
     let granted: number[];
     try {

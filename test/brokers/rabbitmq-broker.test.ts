@@ -325,7 +325,7 @@ describe.skipIf(!available)("RabbitMQ 3.10 as found (measured)", () => {
     test("a persistent session the broker keeps only partly (QoS 0 subscriptions dropped, sessionPresent = 1): with sessionPresent not trusted, every subscription is restored and keeps receiving", async () => {
       await rabbit.setPassword("sess-sdk", "p");
       const clientId = id("sess-sdk");
-      const options = {
+      const options: RealtimeClientOptions = {
         endpoint: {
           host: "127.0.0.1",
           port: tap.tcpPort,
@@ -338,7 +338,7 @@ describe.skipIf(!available)("RabbitMQ 3.10 as found (measured)", () => {
         trustSessionPresent: false,
         retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
         environment: false,
-      } as RealtimeClientOptions;
+      };
       const c = pool.track(new RealtimeClient(options));
       await c.connect();
       const got: string[] = [];

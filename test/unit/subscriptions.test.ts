@@ -8,7 +8,7 @@ import {
   SubscriptionRegistry,
 } from "../../src/services/subscriptions.js";
 
-type Requested = readonly { filter: string; qos: Qos }[];
+type Requested = readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[];
 
 /**
  * A session link that records SUBSCRIBE / UNSUBSCRIBE packets. Each SUBSCRIBE is
@@ -220,6 +220,28 @@ describe("SubscriptionRegistry.restore with a kept session (sessionPresent)", ()
     expect(second.unsubscribes).toEqual([]);
     expect(outcome).toEqual({ filters: 1, packets: 1, rejected: [] });
     expect(c.outcome.status).toBe("resolved");
+  });
+
+  it("not trusting sessionPresent: every filter again, with Retain Handling 1 on MQTT 5", async () => {
+    const { reg } = await afterFirstSession();
+    const v5 = new FakeLink(5);
+    const outcome = await reg.restore(v5, true, false);
+    expect(outcome).toEqual({ filters: 2, packets: 1, rejected: [] });
+    expect(v5.subscribes).toEqual([
+      [
+        { filter: "a", qos: 1, rh: 1 },
+        { filter: "b", qos: 1, rh: 1 },
+      ],
+    ]);
+    // MQTT 3.1.1 has no Retain Handling: the same filters, without it.
+    const v4 = new FakeLink(4);
+    await reg.restore(v4, true, false);
+    expect(v4.subscribes).toEqual([
+      [
+        { filter: "a", qos: 1 },
+        { filter: "b", qos: 1 },
+      ],
+    ]);
   });
 
   it("sends nothing when nothing changed", async () => {

@@ -172,7 +172,12 @@ export class ClientServices {
         if (refusal.reasonCode === PACKET_TOO_LARGE) this.#outbox.packetTooLarge(link);
         sendBack({ type: "MQTT.DISCONNECT", refusal });
       },
-      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
+      closed: (error, beforeConnack) =>
+        sendBack(
+          beforeConnack
+            ? { type: "MQTT.CLOSED", error, beforeConnack }
+            : { type: "MQTT.CLOSED", error },
+        ),
       pong: () => sendBack({ type: "MQTT.PONG" }),
       message: (message) => {
         this.#registry.dispatch(message);

@@ -119,6 +119,7 @@ export const connectionMachine = connectionSetup.createMachine({
     hasCredentialsProvider: input.hasCredentialsProvider,
     networkFailures: 0,
     authFailures: 0,
+    earlyCloses: 0,
     retryDelayMs: 0,
     error: null,
   }),
@@ -168,7 +169,20 @@ export const connectionMachine = connectionSetup.createMachine({
           on: {
             "MQTT.REFUSED": onRefusal,
             "MQTT.DISCONNECT": onRefusal,
-            "MQTT.CLOSED": retryOrFail(),
+            "MQTT.CLOSED": [
+              {
+                // A broker that refuses credentials by closing before CONNACK (RabbitMQ Web MQTT).
+                guard: and([
+                  "hasCredentialsProvider",
+                  "isRepeatedEarlyClose",
+                  not("isOutOfNetworkRetries"),
+                  not("isOutOfAuthRetries"),
+                ]),
+                target: "#connection.session.refreshing",
+                actions: ["countEarlyCloseAsAuthFailure", "notifyError"],
+              },
+              ...retryOrFail(),
+            ],
             // The platform says the network is gone: no need to wait for a keepalive timeout.
             "NET.OFFLINE": retryOrFail(),
             "USER.DISCONNECT": ".closing",

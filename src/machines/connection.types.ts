@@ -83,6 +83,8 @@ export interface ConnectionContext {
   readonly networkFailures: number;
   /** Auth failures (rejections and failed refreshes) since the last stable connection. */
   readonly authFailures: number;
+  /** Consecutive attempts the broker closed before any CONNACK (`MQTT.CLOSED` `beforeConnack`). */
+  readonly earlyCloses: number;
   /** The delay of the backoff state being entered, drawn when the failure is counted. */
   readonly retryDelayMs: number;
   /** The error that put the client in `failed`, or the latest one reported. */
@@ -128,8 +130,12 @@ export type ConnectionEvent =
   | { type: "MQTT.REFUSED"; refusal: Refusal }
   /** The broker sent DISCONNECT with a reason code (MQTT 5). */
   | { type: "MQTT.DISCONNECT"; refusal: Refusal }
-  /** The socket closed (network loss, keepalive timeout, broker gone, or our own close). */
-  | { type: "MQTT.CLOSED"; error: CourierError }
+  /**
+   * The socket closed (network loss, keepalive timeout, broker gone, or our
+   * own close). `beforeConnack`: the broker closed it before any CONNACK,
+   * without a socket error (a broker that refuses credentials by closing).
+   */
+  | { type: "MQTT.CLOSED"; error: CourierError; beforeConnack?: boolean }
   /** The broker answered a liveness ping (PINGRESP). */
   | { type: "MQTT.PONG" }
   /** The platform lost its network (browser `offline`). */
@@ -205,6 +211,7 @@ export const CONNECTION_ACTIONS = [
   "pingBroker",
   "setRefusalError",
   "setRetriesExhausted",
+  "countEarlyCloseAsAuthFailure",
   "clearError",
   "forceDisconnect",
   "closeConnection",
@@ -227,6 +234,7 @@ export const CONNECTION_GUARDS = [
   "hasServerReference",
   "isOutOfNetworkRetries",
   "isOutOfAuthRetries",
+  "isRepeatedEarlyClose",
 ] as const;
 
 /** The names of the machine's guards. */

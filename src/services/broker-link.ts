@@ -64,7 +64,8 @@ export interface LinkListener {
   accepted(sessionPresent: boolean): void;
   refused(refusal: Refusal): void;
   serverDisconnect(refusal: Refusal): void;
-  closed(error: CourierError): void;
+  /** `beforeConnack`: the broker closed it before any CONNACK, without a socket error. */
+  closed(error: CourierError, beforeConnack: boolean): void;
   /** The broker answered `ping()`. */
   pong(): void;
   message(message: Message): void;
@@ -90,6 +91,8 @@ export class BrokerLink implements LiveConnection {
   /** Messages read before `accepted`: delivered, in order, right after it. */
   #early: EarlyMessage[] | undefined;
   #closed = false;
+  /** `end()` was called: a close from now on is our own. */
+  #ending = false;
   #disposed = false;
   #lastError: Error | undefined;
   #maximumPacketSize: number | undefined;
@@ -214,6 +217,7 @@ export class BrokerLink implements LiveConnection {
    */
   end(force: boolean): void {
     if (this.#disposed) return;
+    this.#ending = true;
     if (this.#closed) {
       queueMicrotask(() => this.#reportClosed());
       return;
@@ -319,8 +323,15 @@ export class BrokerLink implements LiveConnection {
 
   #reportClosed(): void {
     if (this.#disposed) return;
-    const detail = this.#lastError ? this.#lastError.message : "the socket closed";
-    this.#listener.closed(new ConnectionLostError(detail, { cause: this.#lastError }));
+    const detail = this.#lastError
+      ? this.#lastError.message
+      : this.#accepted
+        ? "the socket closed"
+        : "the broker closed the connection before CONNACK";
+    this.#listener.closed(
+      new ConnectionLostError(detail, { cause: this.#lastError }),
+      !this.#accepted && !this.#connackRead && !this.#ending && this.#lastError === undefined,
+    );
   }
 }
 

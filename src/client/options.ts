@@ -56,6 +56,15 @@ export interface TimeoutOptions {
   closeSeconds?: number;
   /** When a hidden page becomes visible again, the broker must answer a ping within this many seconds. @default 5 */
   probeSeconds?: number;
+  /**
+   * The broker must acknowledge a QoS 1/2 publish, a subscribe or an
+   * unsubscribe within this many seconds; a later acknowledgement means a
+   * connection that is open but no longer served (RabbitMQ's Web MQTT after a
+   * token expires still answers pings but acknowledges nothing): it is closed
+   * and the client reconnects, sending the unacknowledged publishes again.
+   * @default 20
+   */
+  ackSeconds?: number;
 }
 
 /** `offlineQueue`: how publishes made while not connected are held. */
@@ -133,6 +142,8 @@ export interface ResolvedOptions {
   readonly outbox: OutboxLimits;
   readonly subscribeBatchSize: number;
   readonly trustSessionPresent: boolean;
+  /** `timeouts.ackSeconds`, in milliseconds. */
+  readonly ackTimeoutMs: number;
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
@@ -255,6 +266,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     trustSessionPresent,
+    ackTimeoutMs: seconds(t.ackSeconds, "timeouts.ackSeconds") * 1000,
     inspect,
     mqtt,
     protocolVersion,

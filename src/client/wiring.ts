@@ -161,29 +161,35 @@ export class ClientServices {
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
-    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
-      accepted: (sessionPresent) => {
-        this.#link = link;
-        sendBack({ type: "MQTT.CONNACK", sessionPresent });
+    const link = new BrokerLink(
+      input.endpoint,
+      this.#options.mqtt,
+      input.connectTimeoutMs,
+      {
+        accepted: (sessionPresent) => {
+          this.#link = link;
+          sendBack({ type: "MQTT.CONNACK", sessionPresent });
+        },
+        refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
+        serverDisconnect: (refusal) => {
+          // Packet too large: the publish that caused it is rejected, not sent again.
+          if (refusal.reasonCode === PACKET_TOO_LARGE) this.#outbox.packetTooLarge(link);
+          sendBack({ type: "MQTT.DISCONNECT", refusal });
+        },
+        closed: (error, beforeConnack) =>
+          sendBack(
+            beforeConnack
+              ? { type: "MQTT.CLOSED", error, beforeConnack }
+              : { type: "MQTT.CLOSED", error },
+          ),
+        pong: () => sendBack({ type: "MQTT.PONG" }),
+        message: (message) => {
+          this.#registry.dispatch(message);
+          this.#hooks.message(message);
+        },
       },
-      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => {
-        // Packet too large: the publish that caused it is rejected, not sent again.
-        if (refusal.reasonCode === PACKET_TOO_LARGE) this.#outbox.packetTooLarge(link);
-        sendBack({ type: "MQTT.DISCONNECT", refusal });
-      },
-      closed: (error, beforeConnack) =>
-        sendBack(
-          beforeConnack
-            ? { type: "MQTT.CLOSED", error, beforeConnack }
-            : { type: "MQTT.CLOSED", error },
-        ),
-      pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (message) => {
-        this.#registry.dispatch(message);
-        this.#hooks.message(message);
-      },
-    });
+      this.#options.ackTimeoutMs,
+    );
     receive((command) => {
       if (command.type === "LINK.END") link.end(command.force);
       else link.ping();

@@ -99,14 +99,22 @@ export class BrokerLink implements LiveConnection {
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
   readonly #stopPreConnack: Disposer;
+  /** How long an acknowledgement may take before the connection counts as dead. */
+  readonly #ackTimeoutMs: number;
+  /** Requests awaiting an acknowledgement: token → when sent, oldest first. */
+  readonly #awaiting = new Map<number, number>();
+  #nextToken = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     endpoint: ResolvedEndpoint,
     mqttOptions: MqttOptions,
     connectTimeoutMs: number,
     listener: LinkListener,
+    ackTimeoutMs = Number.POSITIVE_INFINITY,
   ) {
     this.#listener = listener;
+    this.#ackTimeoutMs = ackTimeoutMs;
     this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
       clientId: endpoint.clientId,
@@ -169,7 +177,9 @@ export class BrokerLink implements LiveConnection {
     const map: ISubscriptionMap = {};
     for (const { filter, qos, rh } of filters) map[filter] = rh ? { qos, rh } : { qos };
     return new Promise((resolve, reject) => {
+      const token = this.#awaitAck();
       this.#client.subscribe(map, (error, granted) => {
+        this.#acked(token);
         // mqtt.js fails the whole call when one filter is refused; the SUBACK it
         // attaches still holds every filter's code, which is what the registry reports.
         const suback = (error as { packet?: { granted?: unknown } } | null)?.packet?.granted;
@@ -183,7 +193,12 @@ export class BrokerLink implements LiveConnection {
 
   unsubscribe(filters: readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#client.unsubscribe([...filters], (error) => (error ? reject(error) : resolve()));
+      const token = this.#awaitAck();
+      this.#client.unsubscribe([...filters], (error) => {
+        this.#acked(token);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 
@@ -192,7 +207,57 @@ export class BrokerLink implements LiveConnection {
     const options: IClientPublishOptions = request.properties
       ? { qos: request.qos, retain: request.retain, properties: request.properties }
       : (PUBLISH_OPTIONS[request.qos + (request.retain ? 3 : 0)] as IClientPublishOptions);
-    this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
+    if (request.qos === 0) {
+      this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
+      return;
+    }
+    const token = this.#awaitAck();
+    this.#client.publish(request.topic, request.payload as string | Buffer, options, (error) => {
+      this.#acked(token);
+      done(error);
+    });
+  }
+
+  /** Records a request that the broker must acknowledge within `ackTimeoutMs`. */
+  #awaitAck(): number {
+    const token = this.#nextToken++;
+    if (this.#ackTimeoutMs === Number.POSITIVE_INFINITY) return token;
+    this.#awaiting.set(token, performance.now());
+    if (this.#ackTimer === undefined) this.#armAckTimer();
+    return token;
+  }
+
+  #acked(token: number): void {
+    if (!this.#awaiting.delete(token) || this.#awaiting.size > 0) return;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  /** One timer, for the oldest request still unacknowledged. */
+  #armAckTimer(): void {
+    const oldest = this.#awaiting.values().next();
+    if (oldest.done || this.#closed || this.#disposed) return;
+    const wait = Math.max(0, oldest.value + this.#ackTimeoutMs - performance.now());
+    this.#ackTimer = setTimeout(() => this.#checkAcks(), wait);
+  }
+
+  /**
+   * The oldest request is overdue: the connection is open but no longer
+   * served (a broker that stopped acknowledging, though it may still answer
+   * pings). Closed, so that the client reconnects and sends again.
+   */
+  #checkAcks(): void {
+    this.#ackTimer = undefined;
+    const oldest = this.#awaiting.values().next();
+    if (oldest.done || this.#closed || this.#disposed) return;
+    if (performance.now() - oldest.value < this.#ackTimeoutMs) {
+      this.#armAckTimer();
+      return;
+    }
+    this.#lastError = new Error(
+      `the broker acknowledged nothing within ${this.#ackTimeoutMs / 1000} s (timeouts.ackSeconds)`,
+    );
+    this.#client.end(true);
   }
 
   /**
@@ -229,6 +294,8 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     for (const dispose of this.#disposers.splice(0)) dispose();
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
@@ -318,6 +385,8 @@ export class BrokerLink implements LiveConnection {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     this.#reportClosed();
   }
 

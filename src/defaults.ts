@@ -37,6 +37,8 @@ export const OPTION_DEFAULTS = {
   "timeouts.refreshSeconds": option(30, "s", ["REFRESH_TIMEOUT"]),
   "timeouts.closeSeconds": option(5, "s", ["CLOSE_TIMEOUT"]),
   "timeouts.probeSeconds": option(5, "s", ["PROBE_TIMEOUT"]),
+  /** A PUBACK, PUBREC, PUBCOMP, SUBACK or UNSUBACK later than this marks the connection dead. */
+  "timeouts.ackSeconds": option(20, "s"),
   /** The page's "Wait 2 seconds" between a refresh and the reconnection. */
   refreshWaitSeconds: option(2, "s", ["REFRESH_WAIT"]),
   "retryBackoff.resetAfterSeconds": option(10, "s", ["STABLE_CONNECTION"]),
@@ -51,6 +53,7 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.overflow": option<"rejectNew" | "dropOldest">("rejectNew", "mode"),
   "offlineQueue.afterDisconnect": option<"reject" | "queue">("reject", "mode"),
   subscribeBatchSize: option(100, "count"),
+  trustSessionPresent: option(true, "mode"),
 } as const;
 
 /** The dotted path of an option in `RealtimeClientOptions`, e.g. `"timeouts.connectSeconds"`. */

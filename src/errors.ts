@@ -79,13 +79,32 @@ export class ConnectionRefusedError extends CourierError {
   }
 }
 
+/** With `onAuthFailure` set: which refusal this is, and when the client asks for new credentials. */
+export interface AuthRetry {
+  /** 1 for the first refusal since the last stable connection, then 2, 3, … */
+  readonly attempt: number;
+  /** Milliseconds until `onAuthFailure` is called (0: at once); the reconnection follows it. */
+  readonly retryInMs: number;
+}
+
 /**
- * The broker rejected the credentials and the client has no `onAuthFailure`
- * to ask for new ones (the page's "Token Refresh on Auth Error" flow needs one).
+ * The broker rejected the credentials. Without `onAuthFailure` the client
+ * stops (`failed`: the page's "Token Refresh on Auth Error" flow needs one).
+ * With it, every refusal is reported in an `error` event (and
+ * `client.error`) with `retry`, while the client refreshes and reconnects.
  */
 export class NotAuthorizedError extends ConnectionRefusedError {
-  constructor(reasonCode: number, reason: string, source: RefusalSource) {
-    super(reasonCode, reason, source, REFUSAL_ADVICE.notAuthorized, "NOT_AUTHORIZED");
+  /** Set when `onAuthFailure` is asked for new credentials; undefined when the client stops. */
+  readonly retry: AuthRetry | undefined;
+
+  constructor(reasonCode: number, reason: string, source: RefusalSource, retry?: AuthRetry) {
+    const advice = retry
+      ? `Refusal ${retry.attempt}: asking onAuthFailure for new credentials ${
+          retry.retryInMs > 0 ? `in ${(retry.retryInMs / 1000).toFixed(1)} s` : "now"
+        }, then reconnecting.`
+      : REFUSAL_ADVICE.notAuthorized;
+    super(reasonCode, reason, source, advice, "NOT_AUTHORIZED");
+    this.retry = retry;
   }
 }
 
@@ -96,8 +115,13 @@ export class ConnectionLostError extends CourierError {
   }
 }
 
-/** Why a credential refresh failed: the provider rejected, timed out, or answered something unusable. */
-export type AuthRefreshFailure = "rejected" | "timeout" | "invalid";
+/**
+ * Why a credential refresh failed: the provider rejected, timed out, answered
+ * something unusable, or answered the very credentials the broker had just
+ * refused (`unchanged`: reported, and the client still reconnects with them
+ * after the backoff, in case the refusal was transient).
+ */
+export type AuthRefreshFailure = "rejected" | "timeout" | "invalid" | "unchanged";
 
 /** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
 export class AuthRefreshError extends CourierError {
@@ -209,6 +233,31 @@ export class PublishRejectedError extends CourierError {
     );
     this.topic = topic;
     this.reasonCode = reasonCode;
+  }
+}
+
+/**
+ * A publish larger than the broker's Maximum Packet Size (MQTT 5
+ * §3.2.2.3.6): rejected before anything is sent, since the broker would
+ * close the connection (DISCONNECT 0x95, packet too large) [MQTT-3.2.2-15];
+ * or one the broker answered that way, which is not sent again. `limit` is
+ * the size the broker announced, undefined when it announced none.
+ */
+export class PacketTooLargeError extends PublishRejectedError {
+  /** The PUBLISH packet's size in bytes, headers and properties included. */
+  readonly bytes: number;
+  readonly limit: number | undefined;
+
+  constructor(topic: string, bytes: number, limit: number | undefined) {
+    super(
+      topic,
+      0x95,
+      limit === undefined
+        ? `Packet too large; the broker closed the connection on this ${bytes}-byte packet, which is not sent again`
+        : `Packet too large; the ${bytes}-byte packet exceeds the broker's Maximum Packet Size of ${limit} bytes and was not sent`,
+    );
+    this.bytes = bytes;
+    this.limit = limit;
   }
 }
 

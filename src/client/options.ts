@@ -102,6 +102,15 @@ export interface TimeoutOptions {
   closeSeconds?: number;
   /** When a hidden page becomes visible again, the broker must answer a ping within this many seconds. @default 5 */
   probeSeconds?: number;
+  /**
+   * The broker must acknowledge a QoS 1/2 publish, a subscribe or an
+   * unsubscribe within this many seconds; a later acknowledgement means a
+   * connection that is open but no longer served (RabbitMQ's Web MQTT after a
+   * token expires still answers pings but acknowledges nothing): it is closed
+   * and the client reconnects, sending the unacknowledged publishes again.
+   * @default 20
+   */
+  ackSeconds?: number;
 }
 
 /** `offlineQueue`: how publishes made while not connected are held. */
@@ -151,6 +160,18 @@ export interface RealtimeClientOptions {
   offlineQueue?: OfflineQueueOptions;
   /** Most topic filters in one SUBSCRIBE packet when restoring. @default 100 */
   subscribeBatchSize?: number;
+  /**
+   * With `mqtt.clean: false`, whether a CONNACK's Session Present flag is
+   * taken at its word: the broker kept the session, so only the filters it
+   * lacks are subscribed again. `false` re-subscribes every filter on every
+   * connection whatever the flag says, for brokers that keep a session only
+   * partly (RabbitMQ 3.10 keeps QoS 1 subscriptions and drops QoS 0 ones while
+   * answering Session Present; README "Brokers"); on MQTT 5 with Retain
+   * Handling 1, so the broker does not send retained messages again for the
+   * subscriptions it did keep (MQTT 5 §3.8.3.1).
+   * @default true
+   */
+  trustSessionPresent?: boolean;
   /**
    * An XState inspection observer (e.g. `createBrowserInspector().inspect` from
    * `@statelyai/inspect`); passed to `createActor({ inspect })`.
@@ -204,11 +225,39 @@ const KNOWN_OPTIONS = {
     "mqtt",
     "environment",
     "debug",
+    "trustSessionPresent",
   ],
   retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
-  timeouts: ["connectSeconds", "restoreSeconds", "refreshSeconds", "closeSeconds", "probeSeconds"],
+  timeouts: [
+    "connectSeconds",
+    "restoreSeconds",
+    "refreshSeconds",
+    "closeSeconds",
+    "probeSeconds",
+    "ackSeconds",
+  ],
   offlineQueue: ["maxMessages", "maxBytes", "qos0", "overflow", "afterDisconnect"],
-} as const satisfies Record<string, readonly string[]>;
+} as const satisfies {
+  "": readonly (keyof RealtimeClientOptions)[];
+  retryBackoff: readonly (keyof RetryBackoffOptions)[];
+  timeouts: readonly (keyof TimeoutOptions)[];
+  offlineQueue: readonly (keyof OfflineQueueOptions)[];
+};
+
+// Every option of the types is listed above (a new option left out would be refused as unknown).
+type Unlisted<T, K extends keyof typeof KNOWN_OPTIONS> = Exclude<
+  keyof T,
+  (typeof KNOWN_OPTIONS)[K][number]
+>;
+const everyOptionListed: [
+  Unlisted<RealtimeClientOptions, "">,
+  Unlisted<RetryBackoffOptions, "retryBackoff">,
+  Unlisted<TimeoutOptions, "timeouts">,
+  Unlisted<OfflineQueueOptions, "offlineQueue">,
+] extends [never, never, never, never]
+  ? true
+  : false = true;
+void everyOptionListed;
 
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
@@ -219,6 +268,9 @@ export interface ResolvedOptions {
   readonly subscribeBatchSize: number;
   /** `offlineQueue.afterDisconnect`. */
   readonly afterDisconnect: "reject" | "queue";
+  readonly trustSessionPresent: boolean;
+  /** `timeouts.ackSeconds`, in milliseconds. */
+  readonly ackTimeoutMs: number;
   readonly inspect: RealtimeClientOptions["inspect"];
   readonly mqtt: MqttOptions;
   readonly protocolVersion: number;
@@ -340,6 +392,13 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     );
   }
   const debug = debugSink(o.debug);
+  const trustSessionPresent = o.trustSessionPresent ?? defaultOf("trustSessionPresent");
+  if (typeof trustSessionPresent !== "boolean") {
+    throw new InvalidOptionsError(
+      "trustSessionPresent",
+      `expected true or false, got ${String(trustSessionPresent)}`,
+    );
+  }
   const environment = o.environment ?? browserEnvironment;
   if (environment !== false && typeof environment !== "function") {
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
@@ -354,6 +413,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     outbox,
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     afterDisconnect,
+    trustSessionPresent,
+    ackTimeoutMs: seconds(t.ackSeconds, "timeouts.ackSeconds") * 1000,
     inspect,
     // mqtt.js logs through the SDK's one shared, redacting function; this client's sink rides along.
     mqtt: { ...mqtt, log: mqttLog, ...(debug ? { [DEBUG_SINK]: debug } : {}) } as MqttOptions,

@@ -48,6 +48,9 @@ import { SecretList } from "../services/secret-list.js";
 import { SubscriptionRegistry } from "../services/subscriptions.js";
 import type { ResolvedOptions } from "./options.js";
 
+/** MQTT 5 DISCONNECT reason code 0x95, Packet too large. */
+const PACKET_TOO_LARGE = 0x95;
+
 export interface ServiceHooks {
   /** Every message, after the subscription handlers ran. */
   message(message: Message): void;
@@ -214,12 +217,26 @@ export class ClientServices {
     this.#hooks.message(message);
   }
 
+  /** `timeouts.ackSeconds`, in milliseconds: an acknowledgement later than this ends the connection. */
+  get ackTimeoutMs(): number {
+    return this.#options.ackTimeoutMs;
+  }
+
+  /** Packet too large (DISCONNECT 0x95): the publish that caused it is rejected, not sent again. */
+  packetTooLarge(link: BrokerLink): void {
+    this.#outbox.packetTooLarge(link);
+  }
+
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
     const link = this.#link;
     if (!link) {
       throw new ConnectionLostError("closed before subscriptions were restored");
     }
-    const outcome = await this.#registry.restore(link, input.sessionPresent);
+    const outcome = await this.#registry.restore(
+      link,
+      input.sessionPresent,
+      this.#options.trustSessionPresent,
+    );
     return { ...outcome, sessionPresent: input.sessionPresent };
   }
 
@@ -235,8 +252,9 @@ export class ClientServices {
     // Known before it is validated: a malformed answer must not leak it either.
     const password = (patch as { password?: unknown } | null)?.password;
     if (typeof password === "string") this.#secrets.add(password);
+    let next: ResolvedEndpoint;
     try {
-      return patchEndpoint(
+      next = patchEndpoint(
         input.endpoint,
         patch,
         this.#options.protocolVersion,
@@ -245,6 +263,16 @@ export class ClientServices {
     } catch (error) {
       throw new AuthRefreshError("invalid", (error as Error).message);
     }
+    if (refused?.equals(next.password) && next.username === input.endpoint.username) {
+      // Reported, not refused: the refusal may have been transient; the backoff still applies.
+      this.#hooks.error(
+        new AuthRefreshError(
+          "unchanged",
+          "onAuthFailure returned the very credentials the broker just refused; reconnecting with them after the backoff.",
+        ),
+      );
+    }
+    return next;
   }
 
   /** Settles every pending publish and subscribe when the machine enters `idle` or `failed`. */
@@ -276,7 +304,14 @@ class LinkAttempt implements LinkListener {
 
   start(mqtt: Transport, input: ConnectBrokerInput, options: ResolvedOptions["mqtt"]): void {
     if (this.#stopped) return;
-    this.#link = new BrokerLink(mqtt, input.endpoint, options, input.connectTimeoutMs, this);
+    this.#link = new BrokerLink(
+      mqtt,
+      input.endpoint,
+      options,
+      input.connectTimeoutMs,
+      this,
+      this.#services.ackTimeoutMs,
+    );
     this.#link.open();
   }
 
@@ -321,11 +356,18 @@ class LinkAttempt implements LinkListener {
   }
 
   serverDisconnect(refusal: Refusal): void {
+    if (refusal.reasonCode === PACKET_TOO_LARGE && this.#link) {
+      this.#services.packetTooLarge(this.#link);
+    }
     this.#sendBack({ type: "MQTT.DISCONNECT", refusal });
   }
 
-  closed(error: CourierError): void {
-    this.#sendBack({ type: "MQTT.CLOSED", error });
+  closed(error: CourierError, beforeConnack: boolean): void {
+    this.#sendBack(
+      beforeConnack
+        ? { type: "MQTT.CLOSED", error, beforeConnack }
+        : { type: "MQTT.CLOSED", error },
+    );
   }
 
   pong(): void {

@@ -7,6 +7,7 @@
 
 import {
   AuthRefreshError,
+  type AuthRetry,
   ConnectionLostError,
   ConnectionRefusedError,
   CourierError,
@@ -51,15 +52,21 @@ export function failureError(event: FailureEvent, params?: TimeoutParams): Couri
   return new ConnectionLostError("the session failed", { cause: event.error });
 }
 
-/** A refusal of the credentials, kept as the error only when no provider can be asked. */
+/**
+ * A refusal of the credentials: the error that stops a client without a
+ * provider, or (with one) the report of refusal `attempt`, refreshed after
+ * `retryInMs`.
+ */
 export function authFailureError(
   context: Pick<ConnectionContext, "hasCredentialsProvider" | "error">,
   event: FailureEvent,
+  retry?: AuthRetry,
 ): CourierError | null {
   const refusal = refusalOf(event);
-  return refusal && !context.hasCredentialsProvider
-    ? new NotAuthorizedError(refusal.reasonCode, refusal.reason, refusal.source)
-    : context.error;
+  if (!refusal) return context.error;
+  return context.hasCredentialsProvider && retry
+    ? new NotAuthorizedError(refusal.reasonCode, refusal.reason, refusal.source, retry)
+    : new NotAuthorizedError(refusal.reasonCode, refusal.reason, refusal.source);
 }
 
 /** onAuthFailure rejected, or did not settle within REFRESH_TIMEOUT. */

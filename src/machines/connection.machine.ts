@@ -75,15 +75,20 @@ const onRefusal = [
   ...retryOrFail(),
 ] as const;
 
-/** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
+/**
+ * Once the rejected session is closed: refresh now, refresh after a backoff,
+ * or stop without a provider. Each refusal is reported (`failed` reports its
+ * own).
+ */
 const afterAuthFailure = [
   { guard: not("hasCredentialsProvider"), target: "#connection.failed" },
   {
     guard: "isFirstAuthFailure",
     target: "#connection.session.refreshing",
+    actions: "notifyError",
     meta: { overview: "session closed" },
   },
-  { target: "#connection.session.authBackoff" },
+  { target: "#connection.session.authBackoff", actions: "notifyError" },
 ] as const;
 
 /** onAuthFailure rejected or timed out: auth retry n, after backoff n. */
@@ -115,6 +120,7 @@ export const connectionMachine = connectionSetup.createMachine({
     watchesEnvironment: input.watchesEnvironment ?? true,
     networkFailures: 0,
     authFailures: 0,
+    earlyCloses: 0,
     retryDelayMs: 0,
     error: null,
   }),
@@ -159,7 +165,20 @@ export const connectionMachine = connectionSetup.createMachine({
           on: {
             "MQTT.REFUSED": onRefusal,
             "MQTT.DISCONNECT": onRefusal,
-            "MQTT.CLOSED": retryOrFail(),
+            "MQTT.CLOSED": [
+              {
+                // A broker that refuses credentials by closing before CONNACK (RabbitMQ Web MQTT).
+                guard: and([
+                  "hasCredentialsProvider",
+                  "isRepeatedEarlyClose",
+                  not("isOutOfNetworkRetries"),
+                  not("isOutOfAuthRetries"),
+                ]),
+                target: "#connection.session.refreshing",
+                actions: ["countEarlyCloseAsAuthFailure", "notifyError"],
+              },
+              ...retryOrFail(),
+            ],
             // The platform says the network is gone: no need to wait for a keepalive timeout.
             "NET.OFFLINE": retryOrFail(),
             "USER.DISCONNECT": ".closing",

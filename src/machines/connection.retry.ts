@@ -5,6 +5,7 @@
  * machine's input. The chart's `count*` actions are these.
  */
 
+import { ConnectionLostError } from "../errors.js";
 import { backoffDelay } from "../services/backoff.js";
 import {
   authFailureError,
@@ -16,7 +17,21 @@ import {
 import type { ConnectionContext, TimeoutParams } from "./connection.types.js";
 
 type Counted = Pick<ConnectionContext, "retryDelayMs" | "error"> &
-  Partial<Pick<ConnectionContext, "networkFailures" | "authFailures">>;
+  Partial<Pick<ConnectionContext, "networkFailures" | "authFailures" | "earlyCloses">>;
+
+/**
+ * Consecutive attempts the broker closes before any CONNACK, with a provider
+ * configured, before the client takes it as a refusal of the credentials and
+ * refreshes them (RabbitMQ's Web MQTT refuses credentials that way).
+ */
+export const EARLY_CLOSES_BEFORE_REFRESH = 3;
+
+/** The broker closed this attempt before any CONNACK (not a socket error, not a timeout). */
+export function isEarlyClose(event: FailureEvent): boolean {
+  return (
+    event.type === "MQTT.CLOSED" && (event as { beforeConnack?: boolean }).beforeConnack === true
+  );
+}
 
 /** A retry of a busy broker waits as if it were two attempts later (4× longer, capped). */
 const BUSY_PENALTY = 2;
@@ -36,6 +51,7 @@ export function countNetworkFailure(
   const penalty = refusalOf(event)?.category === "busy" ? BUSY_PENALTY : 0;
   return {
     networkFailures,
+    earlyCloses: isEarlyClose(event) ? context.earlyCloses + 1 : 0,
     retryDelayMs: drawDelay(context, networkFailures + penalty),
     error: failureError(event, params),
   };
@@ -44,10 +60,11 @@ export function countNetworkFailure(
 /** The broker refused the credentials: the first refusal refreshes at once, later ones back off. */
 export function countAuthFailure(context: ConnectionContext, event: FailureEvent): Counted {
   const authFailures = context.authFailures + 1;
+  const retryDelayMs = authFailures > 1 ? drawDelay(context, authFailures - 1) : 0;
   return {
     authFailures,
-    retryDelayMs: authFailures > 1 ? drawDelay(context, authFailures - 1) : 0,
-    error: authFailureError(context, event),
+    retryDelayMs,
+    error: authFailureError(context, event, { attempt: authFailures, retryInMs: retryDelayMs }),
   };
 }
 
@@ -65,5 +82,28 @@ export function countRefreshFailure(
   };
 }
 
-/** A stable connection (or a new `connect()`) starts both counters again. */
-export const RESET_RETRIES = { networkFailures: 0, authFailures: 0, retryDelayMs: 0 } as const;
+/**
+ * The broker closed `EARLY_CLOSES_BEFORE_REFRESH` attempts in a row before
+ * any CONNACK: refreshed like a refusal of the credentials (an auth failure
+ * and a network failure, so the backoff after it keeps growing).
+ */
+export function countEarlyCloseAsAuthFailure(context: ConnectionContext): Counted {
+  const closes = context.earlyCloses + 1;
+  return {
+    networkFailures: context.networkFailures + 1,
+    authFailures: context.authFailures + 1,
+    earlyCloses: 0,
+    retryDelayMs: 0,
+    error: new ConnectionLostError(
+      `the broker closed ${closes} connections in a row before any CONNACK; taken as a refusal of the credentials, asking onAuthFailure for new ones`,
+    ),
+  };
+}
+
+/** A stable connection (or a new `connect()`) starts the counters again. */
+export const RESET_RETRIES = {
+  networkFailures: 0,
+  authFailures: 0,
+  earlyCloses: 0,
+  retryDelayMs: 0,
+} as const;

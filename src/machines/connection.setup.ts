@@ -30,8 +30,11 @@ import {
 } from "./connection.errors.js";
 import {
   countAuthFailure,
+  countEarlyCloseAsAuthFailure,
   countNetworkFailure,
   countRefreshFailure,
+  EARLY_CLOSES_BEFORE_REFRESH,
+  isEarlyClose,
   RESET_RETRIES,
 } from "./connection.retry.js";
 import { currentEndpoint } from "./connection.selectors.js";
@@ -111,6 +114,7 @@ export const connectionSetup = setup({
     countRefreshFailure: assign(({ context, event }, params: TimeoutParams | undefined) =>
       countRefreshFailure(context, event as FailureEvent, params),
     ),
+    countEarlyCloseAsAuthFailure: assign(({ context }) => countEarlyCloseAsAuthFailure(context)),
     resetRetries: assign(RESET_RETRIES),
     setRefusalError: assign({ error: ({ event }) => fatalRefusalError(event) }),
     setRetriesExhausted: assign({
@@ -155,6 +159,9 @@ export const connectionSetup = setup({
     isOutOfNetworkRetries: ({ context }) => context.networkFailures >= context.retry.maxRetries,
     /** The next auth retry would be number `authFailures` (the first refresh is not a retry). */
     isOutOfAuthRetries: ({ context }) => context.authFailures > context.retry.maxRetries,
+    /** This close before CONNACK is the `EARLY_CLOSES_BEFORE_REFRESH`th in a row. */
+    isRepeatedEarlyClose: ({ context, event }) =>
+      isEarlyClose(event as FailureEvent) && context.earlyCloses + 1 >= EARLY_CLOSES_BEFORE_REFRESH,
   },
   delays: {
     CONNECT_TIMEOUT: ({ context }) => context.timing.connectTimeoutMs,

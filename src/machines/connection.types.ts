@@ -85,6 +85,8 @@ export interface ConnectionContext {
   readonly networkFailures: number;
   /** Auth failures (rejections and failed refreshes) since the last stable connection. */
   readonly authFailures: number;
+  /** Consecutive attempts the broker closed before any CONNACK (`MQTT.CLOSED` `beforeConnack`). */
+  readonly earlyCloses: number;
   /** The delay of the backoff state being entered, drawn when the failure is counted. */
   readonly retryDelayMs: number;
   /** The error that put the client in `failed`, or the latest one reported. */
@@ -136,8 +138,12 @@ export type ConnectionEvent =
   | { type: "MQTT.REFUSED"; refusal: Refusal }
   /** The broker sent DISCONNECT with a reason code (MQTT 5). */
   | { type: "MQTT.DISCONNECT"; refusal: Refusal }
-  /** The socket closed (network loss, keepalive timeout, broker gone, or our own close). */
-  | { type: "MQTT.CLOSED"; error: CourierError }
+  /**
+   * The socket closed (network loss, keepalive timeout, broker gone, or our
+   * own close). `beforeConnack`: the broker closed it before any CONNACK,
+   * without a socket error (a broker that refuses credentials by closing).
+   */
+  | { type: "MQTT.CLOSED"; error: CourierError; beforeConnack?: boolean }
   /** The broker answered a liveness ping (PINGRESP). */
   | { type: "MQTT.PONG" }
   /** The platform lost its network (browser `offline`). */
@@ -163,7 +169,10 @@ export interface RestoreResult {
   readonly packets: number;
   /** Filters the broker refused, with its reason code. */
   readonly rejected: readonly { readonly filter: string; readonly reasonCode: number }[];
-  /** True when the broker kept the session (`sessionPresent`), so only new filters were sent. */
+  /**
+   * True when the broker said it kept the session (`sessionPresent`): only new
+   * filters were sent, unless `trustSessionPresent` is false.
+   */
   readonly sessionPresent: boolean;
 }
 
@@ -210,6 +219,7 @@ export const CONNECTION_ACTIONS = [
   "pingBroker",
   "setRefusalError",
   "setRetriesExhausted",
+  "countEarlyCloseAsAuthFailure",
   "clearError",
   "forceDisconnect",
   "closeConnection",
@@ -234,6 +244,7 @@ export const CONNECTION_GUARDS = [
   "hasServerReference",
   "isOutOfNetworkRetries",
   "isOutOfAuthRetries",
+  "isRepeatedEarlyClose",
 ] as const;
 
 /** The names of the machine's guards. */

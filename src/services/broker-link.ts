@@ -87,7 +87,8 @@ export interface LinkListener {
   accepted(sessionPresent: boolean): void;
   refused(refusal: Refusal): void;
   serverDisconnect(refusal: Refusal): void;
-  closed(error: CourierError): void;
+  /** `beforeConnack`: the broker closed it before any CONNACK, without a socket error. */
+  closed(error: CourierError, beforeConnack: boolean): void;
   /** The broker answered `ping()`. */
   pong(): void;
   message(message: Message): void;
@@ -124,12 +125,20 @@ export class BrokerLink implements LiveConnection {
   /** Messages read before `accepted`: delivered, in order, right after it. */
   #early: EarlyMessage[] | undefined;
   #closed = false;
+  /** `end()` was called: a close from now on is our own. */
+  #ending = false;
   #disposed = false;
   #lastError: Error | undefined;
   #maximumPacketSize: number | undefined;
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
   readonly #preConnack: Handler;
+  /** How long an acknowledgement may take before the connection counts as dead. */
+  readonly #ackTimeoutMs: number;
+  /** Requests awaiting an acknowledgement: token → when sent, oldest first. */
+  readonly #awaiting = new Map<number, number>();
+  #nextToken = 0;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     mqtt: Transport,
@@ -137,8 +146,10 @@ export class BrokerLink implements LiveConnection {
     mqttOptions: MqttOptions,
     connectTimeoutMs: number,
     listener: LinkListener,
+    ackTimeoutMs = Number.POSITIVE_INFINITY,
   ) {
     this.#listener = listener;
+    this.#ackTimeoutMs = ackTimeoutMs;
     this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
       clientId: endpoint.clientId,
@@ -197,11 +208,13 @@ export class BrokerLink implements LiveConnection {
     this.#client.connect();
   }
 
-  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]> {
+  subscribe(filters: readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[]): Promise<number[]> {
     const map: ISubscriptionMap = {};
-    for (const { filter, qos } of filters) map[filter] = { qos };
+    for (const { filter, qos, rh } of filters) map[filter] = rh ? { qos, rh } : { qos };
     return new Promise((resolve, reject) => {
+      const token = this.#awaitAck();
       this.#client.subscribe(map, (error, granted) => {
+        this.#acked(token);
         // mqtt.js fails the whole call when one filter is refused; the SUBACK it
         // attaches still holds every filter's code, which is what the registry reports.
         const suback = (error as { packet?: { granted?: unknown } } | null)?.packet?.granted;
@@ -215,7 +228,12 @@ export class BrokerLink implements LiveConnection {
 
   unsubscribe(filters: readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.#client.unsubscribe([...filters], (error) => (error ? reject(error) : resolve()));
+      const token = this.#awaitAck();
+      this.#client.unsubscribe([...filters], (error) => {
+        this.#acked(token);
+        if (error) reject(error);
+        else resolve();
+      });
     });
   }
 
@@ -224,7 +242,57 @@ export class BrokerLink implements LiveConnection {
     const options: IClientPublishOptions = request.properties
       ? { qos: request.qos, retain: request.retain, properties: request.properties }
       : (PUBLISH_OPTIONS[request.qos + (request.retain ? 3 : 0)] as IClientPublishOptions);
-    this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
+    if (request.qos === 0) {
+      this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
+      return;
+    }
+    const token = this.#awaitAck();
+    this.#client.publish(request.topic, request.payload as string | Buffer, options, (error) => {
+      this.#acked(token);
+      done(error);
+    });
+  }
+
+  /** Records a request that the broker must acknowledge within `ackTimeoutMs`. */
+  #awaitAck(): number {
+    const token = this.#nextToken++;
+    if (this.#ackTimeoutMs === Number.POSITIVE_INFINITY) return token;
+    this.#awaiting.set(token, performance.now());
+    if (this.#ackTimer === undefined) this.#armAckTimer();
+    return token;
+  }
+
+  #acked(token: number): void {
+    if (!this.#awaiting.delete(token) || this.#awaiting.size > 0) return;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  /** One timer, for the oldest request still unacknowledged. */
+  #armAckTimer(): void {
+    const oldest = this.#awaiting.values().next();
+    if (oldest.done || this.#closed || this.#disposed) return;
+    const wait = Math.max(0, oldest.value + this.#ackTimeoutMs - performance.now());
+    this.#ackTimer = setTimeout(() => this.#checkAcks(), wait);
+  }
+
+  /**
+   * The oldest request is overdue: the connection is open but no longer
+   * served (a broker that stopped acknowledging, though it may still answer
+   * pings). Closed, so that the client reconnects and sends again.
+   */
+  #checkAcks(): void {
+    this.#ackTimer = undefined;
+    const oldest = this.#awaiting.values().next();
+    if (oldest.done || this.#closed || this.#disposed) return;
+    if (performance.now() - oldest.value < this.#ackTimeoutMs) {
+      this.#armAckTimer();
+      return;
+    }
+    this.#lastError = new Error(
+      `the broker acknowledged nothing within ${this.#ackTimeoutMs / 1000} s (timeouts.ackSeconds)`,
+    );
+    this.#client.end(true);
   }
 
   /**
@@ -249,6 +317,7 @@ export class BrokerLink implements LiveConnection {
    */
   end(force: boolean): void {
     if (this.#disposed) return;
+    this.#ending = true;
     if (this.#closed) {
       queueMicrotask(() => this.#reportClosed());
       return;
@@ -260,6 +329,8 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     const listeners = this.#listeners.splice(0);
     for (let i = 0; i < listeners.length; i += 2) {
       this.#emitter.removeListener(listeners[i] as string, listeners[i + 1] as Handler);
@@ -359,13 +430,22 @@ export class BrokerLink implements LiveConnection {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     this.#reportClosed();
   }
 
   #reportClosed(): void {
     if (this.#disposed) return;
-    const detail = this.#lastError ? this.#lastError.message : "the socket closed";
-    this.#listener.closed(new ConnectionLostError(detail, { cause: this.#lastError }));
+    const detail = this.#lastError
+      ? this.#lastError.message
+      : this.#accepted
+        ? "the socket closed"
+        : "the broker closed the connection before CONNACK";
+    this.#listener.closed(
+      new ConnectionLostError(detail, { cause: this.#lastError }),
+      !this.#accepted && !this.#connackRead && !this.#ending && this.#lastError === undefined,
+    );
   }
 }
 

@@ -2,8 +2,10 @@
  * Credential providers, and the one layer that shares their calls: any
  * number of refreshes asked of one provider while a call is in flight share
  * that call — whether they come from one client or from several clients
- * given the same function or provider object. A second call starts only
- * after the first settled. A provider that shares its calls itself
+ * given the same function or provider object. A call every caller stopped
+ * waiting for (a timeout, a disconnect) is abandoned: the next refresh calls
+ * the provider again at once, and the abandoned call's late answer is
+ * dropped. A provider that shares its calls itself
  * (`sharesCalls`, as `RemoteCredentials` does) is called directly, so no
  * call is shared twice.
  */
@@ -91,15 +93,16 @@ export function shareFlight<T>(
   cancelled: () => Error,
 ): Promise<T> {
   let flight = flights.get(key);
-  // A flight every caller walked away from is being cancelled: a newcomer must
-  // not inherit its abort. It starts a new call once the cancelled one settled.
+  // A flight every caller walked away from is cancelled: a newcomer neither
+  // inherits its abort nor waits for it (a handler that ignores its signal may
+  // never settle). It starts a new call at once; the abandoned call's answer,
+  // whenever it comes, reaches no one.
   if (!flight || flight.controller.signal.aborted) {
     const controller = new AbortController();
-    const previous = flight ? flight.promise.catch(() => {}) : Promise.resolve();
     const started: Flight = {
       controller,
       waiters: 0,
-      promise: previous
+      promise: Promise.resolve()
         .then(() => start(controller.signal))
         .finally(() => {
           if (flights.get(key) === started) flights.delete(key);

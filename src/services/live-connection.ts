@@ -40,8 +40,11 @@ export interface LiveConnection {
    * PUBLISHes it takes unacknowledged. Undefined when it announced none (65 535).
    */
   readonly receiveMaximum?: number | undefined;
-  /** One SUBSCRIBE packet; resolves with one granted QoS / reason code per filter. */
-  subscribe(filters: readonly { filter: string; qos: Qos }[]): Promise<number[]>;
+  /**
+   * One SUBSCRIBE packet; resolves with one granted QoS / reason code per
+   * filter. `rh`: MQTT 5 Retain Handling (§3.8.3.1), 0 when left out.
+   */
+  subscribe(filters: readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[]): Promise<number[]>;
   /** One UNSUBSCRIBE packet. */
   unsubscribe(filters: readonly string[]): Promise<void>;
   /** `done()` without an error on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */

@@ -7,11 +7,15 @@
  * connection dropped is sent again on the next connection (at-least-once).
  * No more QoS 1/2 publishes are unacknowledged at once than the broker's
  * Receive Maximum (MQTT 5 §3.3.4, [MQTT-3.3.4-7]); the rest wait, in order.
+ * None larger than the broker's Maximum Packet Size is sent [MQTT-3.2.2-15]:
+ * it is rejected with `PacketTooLargeError`, as is one the broker answered
+ * with DISCONNECT 0x95 (packet too large) when it announced no limit.
  */
 
-import { PublishRejectedError, QueueOverflowError } from "../errors.js";
+import { PacketTooLargeError, PublishRejectedError, QueueOverflowError } from "../errors.js";
 import { LinkedList, type Links } from "./linked-list.js";
 import type { LiveConnection, PublishRequest } from "./live-connection.js";
+import { publishPacketBytes } from "./packet-size.js";
 import { reasonName } from "./reason-codes.js";
 
 export interface OutboxLimits {
@@ -50,6 +54,8 @@ export class Outbox {
   #inFlight = 0;
   /** Entries not written to `#link` (all of them while detached). */
   #waiting = 0;
+  /** The largest PUBLISH packet the broker acknowledged: a size it is known to take. */
+  #largestAcked = 0;
 
   constructor(limits: OutboxLimits) {
     this.#limits = limits;
@@ -132,6 +138,30 @@ export class Outbox {
     }
   }
 
+  /**
+   * The broker closed `link` with DISCONNECT 0x95 (packet too large) without
+   * having announced a limit: the largest QoS 1/2 publish written to it and
+   * not acknowledged, if larger than any it acknowledged, was the cause. It is
+   * rejected with `PacketTooLargeError` instead of being sent again.
+   */
+  packetTooLarge(link: LiveConnection): void {
+    let culprit: Entry | undefined;
+    let culpritBytes = 0;
+    for (const entry of this.#entries) {
+      if (entry.sentOn !== link || entry.request.qos === 0) continue;
+      const bytes = publishPacketBytes(entry.request, link.protocolVersion, entry.bytes);
+      if (bytes > culpritBytes) {
+        culprit = entry;
+        culpritBytes = bytes;
+      }
+    }
+    if (!culprit || culpritBytes <= this.#largestAcked) return;
+    const heldRoom = this.#link === link;
+    this.#settle(culprit);
+    if (heldRoom) this.#inFlight -= 1;
+    culprit.reject(new PacketTooLargeError(culprit.request.topic, culpritBytes, undefined));
+  }
+
   /** Applies the offline limits; false when `request` was rejected. */
   #admit(request: PublishRequest, reject: (error: Error) => void): boolean {
     const { maxMessages, maxBytes, qos0, overflow } = this.#limits;
@@ -170,7 +200,11 @@ export class Outbox {
    * entries wait behind it so the order is kept.
    */
   #pump(link: LiveConnection): void {
-    for (const entry of this.#entries) {
+    let next: Entry | null | undefined = this.#entries.first;
+    while (next) {
+      const entry: Entry = next;
+      // Read before sending: an entry settled by `#send` (too large) leaves the list.
+      next = entry.next;
       if (this.#link !== link || this.#waiting === 0) return;
       if (entry.sentOn === link) continue;
       if (!this.#hasRoom(entry, link)) return;
@@ -186,6 +220,17 @@ export class Outbox {
   }
 
   #send(entry: Entry, link: LiveConnection): void {
+    const limit = link.maximumPacketSize;
+    // Sized only when it matters: with a limit announced, or to learn a size the broker takes.
+    const bytes =
+      limit !== undefined || entry.request.qos > 0
+        ? publishPacketBytes(entry.request, link.protocolVersion, entry.bytes)
+        : 0;
+    if (limit !== undefined && bytes > limit) {
+      this.#settle(entry);
+      entry.reject(new PacketTooLargeError(entry.request.topic, bytes, limit));
+      return;
+    }
     entry.sentOn = link;
     this.#waiting -= 1;
     const counted = entry.request.qos > 0;
@@ -195,6 +240,7 @@ export class Outbox {
       const heldRoom = counted && entry.sentOn === link && this.#link === link;
       if (heldRoom) this.#inFlight -= 1;
       if (!error) {
+        if (counted && bytes > this.#largestAcked) this.#largestAcked = bytes;
         this.#settle(entry);
         entry.resolve();
       } else if (typeof (error as { code?: unknown }).code === "number") {

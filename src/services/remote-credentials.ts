@@ -17,7 +17,7 @@ import type { CrossTabCredentials } from "./cross-tab.js";
 import type { Endpoint } from "./endpoint.js";
 import { scrubbedError } from "./scrub.js";
 import type { Secret } from "./secret.js";
-import { MAX_TIMER_MS, shown } from "./values.js";
+import { MAX_TIMER_MS } from "./values.js";
 
 /** Options of `RemoteCredentials`: the `fetch` to use, its `init`, and a timeout. */
 export interface RemoteCredentialsOptions {
@@ -83,7 +83,7 @@ export class RemoteCredentials<T = any> {
       if (!ok) {
         throw new InvalidOptionsError(
           `RemoteCredentials ${field}`,
-          `expected ${expected}, got ${shown(value)}`,
+          `expected ${expected}, got ${typeof value === "string" ? `the string ${JSON.stringify(value)}` : value === null ? "null" : typeof value}`,
         );
       }
     };

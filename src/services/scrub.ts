@@ -37,13 +37,12 @@ export function redactText(text: string, values?: unknown): string {
  * reading a token endpoint's answer, kept as a cause without the token.
  */
 export function scrubbedError(error: unknown, values: unknown): unknown {
-  if (!(error instanceof Error))
+  if (!(error instanceof Error)) {
     return typeof error === "string" ? redactText(error, values) : error;
+  }
   const copy = Object.create(Object.getPrototypeOf(error)) as Error;
-  Object.defineProperties(copy, {
-    name: { value: error.name, writable: true, configurable: true },
-    message: { value: redactText(error.message, values), writable: true, configurable: true },
-    stack: { value: redactText(String(error.stack), values), writable: true, configurable: true },
-  });
+  copy.name = error.name;
+  copy.message = redactText(error.message, values);
+  copy.stack = redactText(String(error.stack), values);
   return copy;
 }

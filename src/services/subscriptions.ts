@@ -4,7 +4,18 @@
  * restore sends only what the broker lacks, in as few SUBSCRIBE packets as
  * the batch size and the broker's Maximum Packet Size allow, and reports
  * every filter the broker refused.
+ *
+ * Some brokers refuse a filter by closing the connection instead of
+ * answering SUBACK 0x80 (RabbitMQ with topic permissions). A filter the
+ * broker never granted whose SUBSCRIBE was in flight when a connection died
+ * is suspect: from then on it is sent alone, after the others are granted.
+ * When a connection dies again under it alone, `MAX_LONE_DEATHS` times, its
+ * `subscribe()` is rejected with `SubscriptionRejectedError` and it is not
+ * restored again.
  */
+
+// Longer than 300 lines on purpose: the grant bookkeeping, the batching and
+// the pending subscribe() promises are one state that changes together.
 
 import { HandlerError, SubscriptionRejectedError } from "../errors.js";
 import type { LiveConnection, Message, Qos } from "./live-connection.js";
@@ -43,7 +54,19 @@ interface FilterEntry {
   brokerQos: Qos | null;
   /** The link a SUBSCRIBE for this filter is awaiting SUBACK on. */
   inFlight: LiveConnection | null;
+  /** The broker granted it at least once (on any connection). */
+  granted: boolean;
+  /** Never granted, and a connection died while a SUBSCRIBE carrying it was in flight. */
+  suspect: boolean;
+  /** Connections that died while a SUBSCRIBE carrying only this filter was in flight. */
+  loneDeaths: number;
 }
+
+/**
+ * Connections that may die under a never-granted filter sent alone before it
+ * is taken as refused (a broker that closes instead of SUBACK 0x80).
+ */
+export const MAX_LONE_DEATHS = 2;
 
 export interface RestoreOutcome {
   readonly filters: number;
@@ -101,6 +124,9 @@ export class SubscriptionRegistry {
         matches: wildcard ? compileFilter(filter) : null,
         brokerQos: null,
         inFlight: null,
+        granted: false,
+        suspect: false,
+        loneDeaths: 0,
       };
       this.#filters.set(filter, entry);
       if (wildcard) this.#wildcards.add(entry);
@@ -152,10 +178,19 @@ export class SubscriptionRegistry {
    * Re-subscribes after a (re)connection. With `sessionPresent` the broker
    * kept the session, so only filters it lacks are sent (and filters dropped
    * while offline are unsubscribed); otherwise every tracked filter is.
+   * `trustSessionPresent: false`: every tracked filter is sent even when the
+   * broker says it kept the session, on MQTT 5 with Retain Handling 1 (no
+   * retained messages again for a subscription the broker did keep).
    */
-  async restore(link: LiveConnection, sessionPresent: boolean): Promise<RestoreOutcome> {
-    if (!sessionPresent) {
+  async restore(
+    link: LiveConnection,
+    sessionPresent: boolean,
+    trustSessionPresent = true,
+  ): Promise<RestoreOutcome> {
+    if (!sessionPresent || !trustSessionPresent) {
       for (const entry of this.#filters.values()) entry.brokerQos = null;
+    }
+    if (!sessionPresent) {
       this.#stale.clear();
     } else if (this.#stale.size > 0) {
       const stale = [...this.#stale];
@@ -163,14 +198,10 @@ export class SubscriptionRegistry {
       await link.unsubscribe(stale);
     }
     const wanted = [...this.#filters.values()].filter((entry) => this.#needsSubscribe(entry));
-    const batches = this.#batches(wanted, link);
+    const rh = sessionPresent && link.protocolVersion === 5 ? 1 : 0;
     const rejected: { filter: string; reasonCode: number }[] = [];
-    await Promise.all(
-      batches.map(async (batch) => {
-        for (const r of await this.#subscribe(link, batch)) rejected.push(r);
-      }),
-    );
-    return { filters: wanted.length, packets: batches.length, rejected };
+    const packets = await this.#send(link, wanted, rh, rejected);
+    return { filters: wanted.length, packets, rejected };
   }
 
   /** From `connected` on: new subscriptions go straight to this link. */
@@ -228,24 +259,58 @@ export class SubscriptionRegistry {
       const wanted = [...this.#filters.values()].filter(
         (entry) => entry.inFlight !== link && this.#needsSubscribe(entry),
       );
-      for (const batch of this.#batches(wanted, link)) {
-        this.#subscribe(link, batch).catch(() => {
-          // The connection failed mid-SUBSCRIBE: the filters stay wanted and the next restore sends them.
-        });
-      }
+      this.#send(link, wanted, 0, []).catch(() => {
+        // The connection failed mid-SUBSCRIBE: the filters stay wanted and the next restore sends them.
+      });
     });
+  }
+
+  /**
+   * Sends `wanted` in batches at once, then each suspect filter alone, one at
+   * a time, once the others are answered. Returns the packets sent.
+   */
+  async #send(
+    link: LiveConnection,
+    wanted: FilterEntry[],
+    rh: 0 | 1,
+    rejected: { filter: string; reasonCode: number }[],
+  ): Promise<number> {
+    const batches = this.#batches(
+      wanted.filter((entry) => !entry.suspect),
+      link,
+    );
+    await Promise.all(
+      batches.map(async (batch) => {
+        for (const r of await this.#subscribe(link, batch, rh)) rejected.push(r);
+      }),
+    );
+    let packets = batches.length;
+    for (const entry of wanted) {
+      if (!entry.suspect || !this.#needsSubscribe(entry) || entry.inFlight === link) continue;
+      packets += 1;
+      for (const r of await this.#subscribe(link, [entry], rh)) rejected.push(r);
+    }
+    return packets;
   }
 
   /** Sends one SUBSCRIBE; settles its records; returns the refused filters. */
   async #subscribe(
     link: LiveConnection,
     batch: FilterEntry[],
+    rh: 0 | 1 = 0,
   ): Promise<{ filter: string; reasonCode: number }[]> {
-    const requested = batch.map((entry) => ({ filter: entry.filter, qos: maxQos(entry) }));
+    const requested = batch.map((entry) =>
+      rh
+        ? { filter: entry.filter, qos: maxQos(entry), rh }
+        : { filter: entry.filter, qos: maxQos(entry) },
+    );
     for (const entry of batch) entry.inFlight = link;
     let granted: number[];
     try {
       granted = await link.subscribe(requested);
+    } catch (error) {
+      this.#diedUnder(batch, link);
+      throw error;
     } finally {
       for (const entry of batch) if (entry.inFlight === link) entry.inFlight = null;
     }
@@ -263,6 +328,9 @@ export class SubscriptionRegistry {
       }
       // The QoS asked for, not the one granted: a broker that downgrades must not cause a resubscribe loop.
       entry.brokerQos = requested[i]?.qos ?? 0;
+      entry.granted = true;
+      entry.suspect = false;
+      entry.loneDeaths = 0;
       if (this.#filters.get(entry.filter) === entry) {
         this.#resolve(entry);
       } else if (!this.#filters.has(entry.filter)) {
@@ -271,6 +339,31 @@ export class SubscriptionRegistry {
       }
     });
     return rejected;
+  }
+
+  /**
+   * The connection died with this SUBSCRIBE unanswered: its never-granted
+   * filters become suspect; one sent alone that has now died under it
+   * `MAX_LONE_DEATHS` times is taken as refused and no longer restored.
+   */
+  #diedUnder(batch: FilterEntry[], link: LiveConnection): void {
+    for (const entry of batch) {
+      if (entry.granted || entry.inFlight !== link) continue;
+      entry.suspect = true;
+      if (batch.length > 1) continue;
+      entry.loneDeaths += 1;
+      if (entry.loneDeaths < MAX_LONE_DEATHS) continue;
+      const error = new SubscriptionRejectedError(
+        entry.filter,
+        0x80,
+        `the broker closed the connection on ${entry.loneDeaths} SUBSCRIBEs carrying only this filter (a broker that refuses by closing); it is not subscribed again`,
+      );
+      for (const record of [...entry.records]) {
+        record.pending?.reject(error);
+        record.pending = null;
+        this.#forget(record);
+      }
+    }
   }
 
   /** Resolves the records the broker's grant covers; asks again for any that want more. */

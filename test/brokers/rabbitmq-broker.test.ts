@@ -4,14 +4,23 @@
  * revocation, at token expiry and in the corners where it departs from
  * MQTT 3.1.1 — measured with plain mqtt.js connections, so that
  * `docs/scaling.md` says what was seen, and a broker upgrade that changes it
- * shows up here. One node for the whole file.
+ * shows up here. Then what the SDK must do with those deviations (each a
+ * defect of the SDK today, asserted as it should behave). One node for the
+ * whole file.
  */
 
 import { connect, type IClientOptions, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import {
+  RealtimeClient,
+  type RealtimeClientOptions,
+  SubscriptionRejectedError,
+} from "../../src/index.js";
+import { ClientPool } from "../support/clients.js";
 import { RabbitMq, rabbitmqInstalled } from "../support/rabbitmq.js";
 import { canRun, hasBinary } from "../support/requirements.js";
-import { sleep, waitFor } from "../support/wait.js";
+import { reach, sleep, waitFor } from "../support/wait.js";
+import { WireTap } from "../support/wire-tap.js";
 
 const available =
   hasBinary("rabbitmq-server") &&
@@ -176,5 +185,175 @@ describe.skipIf(!available)("RabbitMQ 3.10 as found (measured)", () => {
     await waitFor(() => got.includes("s/q1"), 5000, "the QoS 1 subscription's message");
     await sleep(500);
     expect(got).toEqual(["s/q1"]);
+  });
+
+  describe("the SDK against these deviations", () => {
+    const pool = new ClientPool();
+    let tap: WireTap;
+    beforeAll(async () => {
+      tap = await WireTap.start({
+        host: "127.0.0.1",
+        tcpPort: rabbit.tcpPort,
+        wsPort: rabbit.wsPort,
+        wsPath: rabbit.wsPath,
+      });
+    });
+    afterEach(async () => {
+      await pool.closeAll();
+    });
+    afterAll(async () => {
+      await tap?.close();
+    });
+
+    const accepted = (clientId: string) =>
+      tap.connects.filter((c) => c.clientId === clientId && c.outcome === "accepted").length;
+
+    test("a filter whose SUBSCRIBE closes the connection is isolated, and its subscribe() rejected with SubscriptionRejectedError after a bounded number of deaths; the other subscriptions keep working", async () => {
+      await rabbit.setPassword("narrow-sdk", "p");
+      await rabbit.setTopicPermissions("narrow-sdk", ".*", "^allowed\\..*");
+      const clientId = id("narrow-sdk");
+      const c = pool.make({
+        endpoint: {
+          host: "127.0.0.1",
+          port: tap.tcpPort,
+          username: "narrow-sdk",
+          password: "p",
+          clientId,
+        },
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+        environment: false,
+      });
+      await c.connect();
+      const got: string[] = [];
+      await c.subscribe("allowed/a", (m) => got.push(new TextDecoder().decode(m.payload)), {
+        qos: 1,
+      });
+      const forbidden = c
+        .subscribe("secret/x", () => {}, { qos: 1 })
+        .then(
+          () => "resolved",
+          (error: unknown) => error,
+        );
+      const outcome = await Promise.race([forbidden, sleep(20_000).then(() => "pending")]);
+      expect(outcome, `subscribe() after ${accepted(clientId)} connections`).toBeInstanceOf(
+        SubscriptionRejectedError,
+      );
+      // Bounded: a few deaths to isolate the filter and confirm it, not one per backoff forever.
+      expect(accepted(clientId)).toBeLessThanOrEqual(6);
+      await reach(c, "connected", 10_000);
+      const carrying = () =>
+        tap.subscribePackets.filter(
+          (p) => p.clientId === clientId && p.filters.includes("secret/x"),
+        ).length;
+      const before = carrying();
+      const connections = accepted(clientId);
+      await sleep(3000);
+      expect(carrying()).toBe(before);
+      expect(accepted(clientId)).toBe(connections);
+      await rabbit.publish("allowed/a", "still here", 1);
+      await waitFor(() => got.includes("still here"), 5000, "the allowed filter's message");
+    }, 40_000);
+
+    test("Web MQTT refusing credentials by closing before any CONNACK: after a bounded number of such closes the provider is asked, and its credentials connect", async () => {
+      await rabbit.setPassword("ws-sdk", "good");
+      const clientId = id("ws-sdk");
+      let calls = 0;
+      const c = pool.make({
+        endpoint: {
+          host: "127.0.0.1",
+          port: tap.wsPort,
+          scheme: "ws",
+          path: "/mqtt",
+          username: "ws-sdk",
+          password: "revoked",
+          clientId,
+        },
+        onAuthFailure: async () => {
+          calls += 1;
+          return { password: "good" } as never;
+        },
+        refreshWaitSeconds: 0.1,
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+        environment: false,
+      });
+      c.connect().catch(() => {});
+      const attempts = () => tap.connects.filter((x) => x.clientId === clientId).length;
+      await reach(c, "connected", 20_000).catch((error: Error) => {
+        throw new Error(`${error.message} (${attempts()} CONNECTs, ${calls} provider calls)`);
+      });
+      expect(calls).toBe(1);
+      const closedEarly = tap.connects.filter(
+        (x) => x.clientId === clientId && x.outcome === "closed",
+      ).length;
+      expect(closedEarly).toBeGreaterThanOrEqual(1);
+      expect(closedEarly).toBeLessThanOrEqual(5);
+    }, 30_000);
+
+    test("a Web MQTT connection that stays open but acknowledges nothing (JWT expired) is noticed: the overdue PUBACK marks it dead, the client reconnects with a fresh token and the publish is delivered", async () => {
+      let issued = 0;
+      const token = (seconds: number) =>
+        rabbit.jwt("ws-exp", Math.floor(Date.now() / 1000) + seconds);
+      const c = pool.make({
+        endpoint: {
+          host: "127.0.0.1",
+          port: tap.wsPort,
+          scheme: "ws",
+          path: "/mqtt",
+          username: "ws-exp",
+          password: token(3),
+          clientId: id("ws-exp"),
+        },
+        onAuthFailure: async () => {
+          issued += 1;
+          return { password: token(600) } as never;
+        },
+        refreshWaitSeconds: 0.1,
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+        environment: false,
+      });
+      await c.connect();
+      await c.publish("exp/t", "before", { qos: 1 });
+      await sleep(4500); // past exp
+      const late = c.publish("exp/t", "after", { qos: 1 }).then(
+        () => "delivered",
+        (error: unknown) => error,
+      );
+      expect(await Promise.race([late, sleep(30_000).then(() => "pending")])).toBe("delivered");
+      expect(issued).toBeGreaterThanOrEqual(1);
+    }, 45_000);
+
+    test("a persistent session the broker keeps only partly (QoS 0 subscriptions dropped, sessionPresent = 1): with sessionPresent not trusted, every subscription is restored and keeps receiving", async () => {
+      await rabbit.setPassword("sess-sdk", "p");
+      const clientId = id("sess-sdk");
+      const options: RealtimeClientOptions = {
+        endpoint: {
+          host: "127.0.0.1",
+          port: tap.tcpPort,
+          username: "sess-sdk",
+          password: "p",
+          clientId,
+        },
+        mqtt: { clean: false },
+        // Re-subscribe on every connection, whatever sessionPresent says.
+        trustSessionPresent: false,
+        retryBackoff: { baseSeconds: 0.2, ceilSeconds: 1 },
+        environment: false,
+      };
+      const c = pool.track(new RealtimeClient(options));
+      await c.connect();
+      const got: string[] = [];
+      await c.subscribe("p/q0", (m) => got.push(m.topic), { qos: 0 });
+      await c.subscribe("p/q1", (m) => got.push(m.topic), { qos: 1 });
+      await rabbit.closeConnections([clientId]);
+      await waitFor(() => accepted(clientId) === 2, 10_000, "the reconnection");
+      await reach(c, "connected", 10_000);
+      expect(tap.connects.at(-1)?.sessionPresent).toBe(true);
+      await rabbit.publish("p/q0", "x", 1);
+      await rabbit.publish("p/q1", "x", 1);
+      await waitFor(() => got.includes("p/q0") && got.includes("p/q1"), 5000, "both filters").catch(
+        () => {},
+      );
+      expect(got.sort()).toEqual(["p/q0", "p/q1"]);
+    });
   });
 });

@@ -101,6 +101,56 @@ function harness(
 }
 
 describe("connection machine", () => {
+  test("closes before any CONNACK: the third in a row refreshes (with a provider) and the backoff goes on growing after it; without a provider, backoff only", async () => {
+    const early = () =>
+      ({
+        type: "MQTT.CLOSED",
+        error: new ConnectionLostError("closed before CONNACK"),
+        beforeConnack: true,
+      }) as const;
+    const h = harness();
+    const errors: string[] = [];
+    h.actor.on("notify.error", (e) => errors.push(e.error.message));
+    h.send({ type: "USER.CONNECT" });
+    h.send(early());
+    expect(h.state()).toBe("backoff");
+    h.clock.increment(h.delay());
+    h.send(early());
+    expect(h.state()).toBe("backoff");
+    const second = h.delay();
+    h.clock.increment(second);
+    // A close with a socket error is a network loss: it breaks the run.
+    h.closed();
+    expect(h.actor.getSnapshot().context.earlyCloses).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      h.clock.increment(h.delay());
+      h.send(early());
+      expect(h.state()).toBe("backoff");
+    }
+    h.clock.increment(h.delay());
+    h.send(early());
+    expect(h.state()).toBe("refreshing");
+    expect(errors.at(-1)).toMatch(/closed 3 connections in a row before any CONNACK/);
+    await h.flush();
+    expect(h.refreshCalls).toBe(1);
+    h.clock.increment(DEFAULT_TIMING.refreshWaitMs);
+    expect(h.state()).toBe("reconnecting");
+    const before = h.actor.getSnapshot().context.networkFailures;
+    h.send(early());
+    expect(h.state()).toBe("backoff");
+    expect(h.actor.getSnapshot().context.networkFailures).toBe(before + 1);
+    expect(h.delay()).toBeGreaterThan(second);
+
+    const without = harness({ input: { hasCredentialsProvider: false } });
+    without.send({ type: "USER.CONNECT" });
+    for (let i = 0; i < 5; i++) {
+      without.send(early());
+      expect(without.state()).toBe("backoff");
+      without.clock.increment(without.delay());
+    }
+    expect(without.refreshCalls).toBe(0);
+  });
+
   test("the page's flow: authFailed → refreshing → waiting 2000 ms exactly → reconnecting → restoring → connected", async () => {
     const h = harness();
     h.send({ type: "USER.CONNECT" });

@@ -11,7 +11,7 @@
  * | `MQTT.REFUSED` (3.1.1) | aedes' `authenticate` hook refuses that CONNECT: 5 (its token revoked for that attempt), 2 (identifier rejected), 3 (server unavailable) |
  * | `MQTT.REFUSED` (5) | the proxy answers the CONNECT with a real MQTT 5 CONNACK: 0x87, 0x85, 0x88, or 0x9C with a Server Reference |
  * | `MQTT.DISCONNECT` (5) | the proxy writes a real MQTT 5 DISCONNECT: 0x87, 0x8E, 0x8B, or 0x9C with a Server Reference |
- * | `MQTT.CLOSED` | before CONNACK: the connection drops; after: aedes kicks the client (mosquitto: the connection drops); in `authFailed` / `closing`: the client's own close completing |
+ * | `MQTT.CLOSED` | before CONNACK: the connection drops (reported with `beforeConnack`: `MQTT.CLOSED(before CONNACK)`); after: aedes kicks the client (mosquitto: the connection drops); in `authFailed` / `closing`: the client's own close completing |
  * | `MQTT.PONG` | the broker's PINGRESP is let through |
  * | `restoreSubscriptions done` | the broker's SUBACK is let through |
  * | `refreshCredentials done` / `error` | the `onAuthFailure` provider resolves with a new token / rejects |
@@ -138,12 +138,37 @@ export function nextRealism(
   };
 }
 
+/**
+ * A real client reports a connection that closes while it waits for CONNACK
+ * (the proxy drops it) as a close before CONNACK (`beforeConnack`), and
+ * every other close (after CONNACK, or its own in `authFailed` / `closing`)
+ * without it.
+ */
+function closeBeforeConnack(
+  realism: Realism,
+  from: unknown,
+  event: { type: string; beforeConnack?: unknown },
+): string | undefined {
+  if (event.type !== "MQTT.CLOSED") return undefined;
+  const state = leaf(from);
+  const waiting = !realism.accepted && (state === "connecting" || state === "reconnecting");
+  if (waiting && event.beforeConnack !== true) {
+    return "a drop while waiting for CONNACK reaches the client as a close before CONNACK";
+  }
+  if (!waiting && event.beforeConnack === true) {
+    return "only a drop while waiting for CONNACK is a close before CONNACK";
+  }
+  return undefined;
+}
+
 /** Why a real client cannot follow `path` (scenario or step), or undefined if it can. */
 export function infeasible(path: ModelPath): string | undefined {
   if (path.scenario.maxRetries < 1) return "RealtimeClient rejects retryBackoff.maxRetries below 1";
   let realism = START;
   for (const [i, step] of path.steps.entries()) {
-    const reason = whyNot(realism, step.from.value, step.event.type, step.transitions);
+    const reason =
+      closeBeforeConnack(realism, step.from.value, step.event) ??
+      whyNot(realism, step.from.value, step.event.type, step.transitions);
     if (reason) return `step ${i + 1}: ${reason}`;
     realism = nextRealism(realism, step.from.value, step.event.type, step.to.value);
   }

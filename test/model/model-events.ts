@@ -6,6 +6,7 @@
 
 import type { AnyMachineSnapshot } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
+import { EARLY_CLOSES_BEFORE_REFRESH } from "../../src/machines/connection.retry.js";
 import {
   type ConnectionContext,
   type ConnectionEvent,
@@ -108,7 +109,11 @@ export function eventsFor(type: string, scenario: Scenario): ModelEvent[] {
     case "MQTT.CONNACK":
       return [{ type, sessionPresent: false }];
     case "MQTT.CLOSED":
-      return [{ type, error: new ConnectionLostError("the socket closed") }];
+      // Before CONNACK a drop is a close before CONNACK (which, with a provider, counts towards a refresh).
+      return [
+        { type, error: new ConnectionLostError("the socket closed") },
+        { type, error: new ConnectionLostError("closed before CONNACK"), beforeConnack: true },
+      ];
     case "USER.UPDATE_ENDPOINT":
       return [{ type, endpoint: modelEndpoint }];
   }
@@ -125,6 +130,7 @@ export function eventsFor(type: string, scenario: Scenario): ModelEvent[] {
 /** `MQTT.REFUSED(auth)`: the event type plus the refusal kind, if any. */
 export function eventName(event: ModelEvent): string {
   const refusal = (event as { refusal?: Refusal }).refusal;
+  if ((event as { beforeConnack?: boolean }).beforeConnack) return `${event.type}(before CONNACK)`;
   if (!refusal) return event.type;
   const kind =
     refusal.serverReference !== undefined
@@ -146,6 +152,7 @@ export function serializeFor(scenario: Scenario) {
       snapshot.value,
       Math.min(c.networkFailures, network),
       Math.min(c.authFailures, auth),
+      scenario.provider ? Math.min(c.earlyCloses, EARLY_CLOSES_BEFORE_REFRESH - 1) : 0,
     ]);
   };
 }

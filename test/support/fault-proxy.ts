@@ -72,6 +72,12 @@ export interface FaultProxyOptions {
    * [MQTT-3.1.4-3] and as mosquitto ≥ 2.0.15 does. @default false
    */
   readonly sessionTakeover?: boolean;
+  /**
+   * Removes the Maximum Packet Size property from the broker's MQTT 5
+   * CONNACK: the client does not learn the limit the broker enforces (as
+   * with a broker that does not announce it). @default false
+   */
+  readonly hideMaximumPacketSize?: boolean;
 }
 
 /** The packet identifier of every PUBLISH the proxy writes itself. */
@@ -188,6 +194,8 @@ export class FaultProxy {
   readonly holdToBroker = new Set<number>();
   /** Packet types from the broker held until released, on each new connection. */
   readonly holdToClient = new Set<number>();
+  /** Every PUBLISH a client sent through the proxy (forwarded to the broker). */
+  readonly published: { clientId: string; topic: string; bytes: number; at: number }[] = [];
   readonly #refusals: { reasonCode: number }[] = [];
   readonly #early: { topic: string; payload: string; qos: 1 | 2 }[] = [];
   readonly #late: { topic: string; payload: string; qos: 1 | 2 }[] = [];
@@ -316,7 +324,16 @@ export class FaultProxy {
   #toBroker(connection: ProxiedConnection, packet: Packet): void {
     const protocolVersion = connection.protocolVersion;
     if (packet.cmd !== "connect") {
-      connection.up?.write(generate(packet, { protocolVersion }));
+      const bytes = generate(packet, { protocolVersion });
+      if (packet.cmd === "publish") {
+        this.published.push({
+          clientId: connection.clientId ?? "",
+          topic: packet.topic,
+          bytes: bytes.length,
+          at: Date.now(),
+        });
+      }
+      connection.up?.write(bytes);
       return;
     }
     connection.clientId = packet.clientId;
@@ -363,6 +380,13 @@ export class FaultProxy {
         { cmd: "publish", messageId: INJECTED_MESSAGE_ID, dup: false, retain: false, ...message },
         { protocolVersion },
       );
+    if (
+      reply.cmd === "connack" &&
+      this.options.hideMaximumPacketSize &&
+      reply.properties?.maximumPacketSize !== undefined
+    ) {
+      delete reply.properties.maximumPacketSize;
+    }
     connection.client.write(
       Buffer.concat([
         ...(early ? [publish(early)] : []),

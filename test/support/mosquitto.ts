@@ -87,8 +87,15 @@ export interface MosquittoAuth {
   readonly adminPassword: string;
 }
 
-function configText(auth: MosquittoAuth | null, tcpPort: number, wsPort: number): string {
+function configText(
+  auth: MosquittoAuth | null,
+  tcpPort: number,
+  wsPort: number,
+  extra: readonly string[],
+): string {
   return [
+    // Global limits (`max_packet_size 256`, …) come first, before the listeners.
+    ...extra,
     "per_listener_settings false",
     ...(auth === null
       ? ["allow_anonymous true"]
@@ -149,18 +156,26 @@ export class Mosquitto extends EventEmitter {
   }
 
   /**
-   * Starts mosquitto with `users` (username → password) already defined.
+   * Starts mosquitto with `users` (username → password) already defined, and
+   * `config` lines (global settings such as `max_packet_size 256`) on top.
    * Retries on fresh ports if one was taken between choosing and binding it.
    */
-  static async start(users: Record<string, string> = {}): Promise<Mosquitto> {
+  static async start(
+    users: Record<string, string> = {},
+    options: { readonly config?: readonly string[] } = {},
+  ): Promise<Mosquitto> {
     const plugin = dynsecPlugin();
     if (!plugin) throw new Error("mosquitto_dynamic_security.so not found");
-    return Mosquitto.#start(users, async (dir) => {
-      const adminPassword = randomBytes(12).toString("hex");
-      const file = join(dir, "dynamic-security.json");
-      await writeFile(file, JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)));
-      return { plugin, options: { config_file: file }, adminPassword };
-    });
+    return Mosquitto.#start(
+      users,
+      async (dir) => {
+        const adminPassword = randomBytes(12).toString("hex");
+        const file = join(dir, "dynamic-security.json");
+        await writeFile(file, JSON.stringify(dynsecConfig(ADMIN, adminPassword, users)));
+        return { plugin, options: { config_file: file }, adminPassword };
+      },
+      options.config ?? [],
+    );
   }
 
   /**
@@ -182,6 +197,7 @@ export class Mosquitto extends EventEmitter {
   static async #start(
     users: Record<string, string> | null,
     auth: (dir: string) => Promise<MosquittoAuth | null>,
+    config: readonly string[] = [],
   ): Promise<Mosquitto> {
     const binary = findBinary("mosquitto");
     if (!binary) throw new Error("mosquitto is not installed (apt-get install -y mosquitto)");
@@ -189,7 +205,7 @@ export class Mosquitto extends EventEmitter {
     for (let attempt = 0; attempt < 5; attempt++) {
       const dir = await mkdtemp(join(tmpdir(), "courier-mosquitto-"));
       try {
-        return await Mosquitto.#startIn(dir, binary, users, await auth(dir));
+        return await Mosquitto.#startIn(dir, binary, users, await auth(dir), config);
       } catch (error) {
         lastError = error;
         await rm(dir, { recursive: true, force: true });
@@ -203,9 +219,10 @@ export class Mosquitto extends EventEmitter {
     binary: string,
     users: Record<string, string> | null,
     auth: MosquittoAuth | null,
+    config: readonly string[],
   ): Promise<Mosquitto> {
     const [tcpPort, wsPort] = [await freePort(), await freePort()];
-    await writeFile(join(dir, "mosquitto.conf"), configText(auth, tcpPort, wsPort));
+    await writeFile(join(dir, "mosquitto.conf"), configText(auth, tcpPort, wsPort, config));
     let broker: Mosquitto | undefined;
     const early: string[] = [];
     const service = startService(binary, ["-c", join(dir, "mosquitto.conf")], (line) =>

@@ -58,6 +58,7 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
     "test/brokers/mqtt5-session.test.ts (MQTT 5 session expiry and sessionPresent)",
     "test/brokers/mqtt5-receive-maximum.test.ts (MQTT 5 Receive Maximum on the offline queue flush)",
     "test/model/model.test.ts (generated MQTT 5 paths on a real client, and so the coverage table)",
+    "test/brokers/mqtt5-packet-size.test.ts (MQTT 5 Maximum Packet Size: oversized publishes)",
   ],
   "redis-server": ["test/brokers/cluster.test.ts (aedes cluster on Redis, failover)"],
   "mosquitto-jwt-plugin": [

@@ -2,13 +2,14 @@ import { describe, expect, it } from "vitest";
 import { HandlerError, SubscriptionRejectedError } from "../../src/errors.js";
 import type { LiveConnection, PublishRequest, Qos } from "../../src/services/live-connection.js";
 import {
+  MAX_LONE_DEATHS,
   type Message,
   type RegistryOptions,
   type Subscription,
   SubscriptionRegistry,
 } from "../../src/services/subscriptions.js";
 
-type Requested = readonly { filter: string; qos: Qos }[];
+type Requested = readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[];
 
 /**
  * A session link that records SUBSCRIBE / UNSUBSCRIBE packets. Each SUBSCRIBE is
@@ -220,6 +221,28 @@ describe("SubscriptionRegistry.restore with a kept session (sessionPresent)", ()
     expect(second.unsubscribes).toEqual([]);
     expect(outcome).toEqual({ filters: 1, packets: 1, rejected: [] });
     expect(c.outcome.status).toBe("resolved");
+  });
+
+  it("not trusting sessionPresent: every filter again, with Retain Handling 1 on MQTT 5", async () => {
+    const { reg } = await afterFirstSession();
+    const v5 = new FakeLink(5);
+    const outcome = await reg.restore(v5, true, false);
+    expect(outcome).toEqual({ filters: 2, packets: 1, rejected: [] });
+    expect(v5.subscribes).toEqual([
+      [
+        { filter: "a", qos: 1, rh: 1 },
+        { filter: "b", qos: 1, rh: 1 },
+      ],
+    ]);
+    // MQTT 3.1.1 has no Retain Handling: the same filters, without it.
+    const v4 = new FakeLink(4);
+    await reg.restore(v4, true, false);
+    expect(v4.subscribes).toEqual([
+      [
+        { filter: "a", qos: 1 },
+        { filter: "b", qos: 1 },
+      ],
+    ]);
   });
 
   it("sends nothing when nothing changed", async () => {
@@ -641,5 +664,57 @@ describe("SubscriptionRegistry.rejectPending", () => {
     reg.dispatch(message("live"));
     reg.dispatch(message("waiting"));
     expect(calls).toEqual(["live"]);
+  });
+});
+
+describe("a filter whose SUBSCRIBE makes the broker close the connection", () => {
+  /** A link that dies (every unanswered SUBSCRIBE rejected) when a SUBSCRIBE carries "bad". */
+  class ClosingLink extends FakeLink {
+    override subscribe(filters: Requested): Promise<number[]> {
+      this.subscribes.push([...filters]);
+      if (filters.some((f) => f.filter === "bad")) return Promise.reject(new Error("closed"));
+      return Promise.resolve(filters.map((f) => f.qos));
+    }
+  }
+
+  it("is retried alone, after the others, and rejected after MAX_LONE_DEATHS lone deaths; the others are granted", async () => {
+    const { reg } = registry();
+    const good = track(reg.add("good", noop, 1));
+    const bad = track(reg.add("bad", noop, 1));
+    const first = new ClosingLink();
+    await expect(reg.restore(first, false)).rejects.toThrow("closed");
+    expect(first.packets()).toEqual([["good", "bad"]]);
+    // Both never granted, both suspect: each alone, one at a time.
+    const second = new ClosingLink();
+    await expect(reg.restore(second, false)).rejects.toThrow("closed");
+    expect(second.packets()).toEqual([["good"], ["bad"]]);
+    await flush();
+    expect(good.outcome.status).toBe("resolved");
+    expect(bad.outcome.status).toBe("pending");
+    const third = new ClosingLink();
+    await expect(reg.restore(third, false)).rejects.toThrow("closed");
+    expect(third.packets()).toEqual([["good"], ["bad"]]);
+    await flush();
+    expect(MAX_LONE_DEATHS).toBe(2);
+    const error = rejection(bad);
+    expect(error).toBeInstanceOf(SubscriptionRejectedError);
+    expect((error as SubscriptionRejectedError).filter).toBe("bad");
+    // No longer restored.
+    const fourth = new ClosingLink();
+    expect(await reg.restore(fourth, false)).toEqual({ filters: 1, packets: 1, rejected: [] });
+    expect(fourth.packets()).toEqual([["good"]]);
+    expect(reg.filters()).toEqual(["good"]);
+  });
+
+  it("a filter the broker granted once is never taken as refused for a connection dying under it", async () => {
+    const { reg } = registry();
+    const sub = track(reg.add("bad", noop, 1));
+    await reg.restore(new FakeLink(), false);
+    await flush();
+    expect(sub.outcome.status).toBe("resolved");
+    for (let i = 0; i < 4; i++) {
+      await expect(reg.restore(new ClosingLink(), false)).rejects.toThrow("closed");
+    }
+    expect(reg.filters()).toEqual(["bad"]);
   });
 });

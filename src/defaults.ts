@@ -50,6 +50,10 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.qos0": option<"queue" | "reject">("queue", "mode"),
   "offlineQueue.overflow": option<"rejectNew" | "dropOldest">("rejectNew", "mode"),
   subscribeBatchSize: option(100, "count"),
+  /** Least lead of a refresh ahead of the credentials' expiry (at most a quarter of their lifetime). */
+  "refreshAhead.marginSeconds": option(30, "s", ["REFRESH_AHEAD"]),
+  /** Width of the per-token random spread added to that lead (at most a quarter of the lifetime). */
+  "refreshAhead.jitterSeconds": option(30, "s", ["REFRESH_AHEAD"]),
 } as const;
 
 /** The dotted path of an option in `RealtimeClientOptions`, e.g. `"timeouts.connectSeconds"`. */

@@ -8,6 +8,7 @@ export type { MessageStream, MessagesOptions } from "./client/message-stream.js"
 export type {
   OfflineQueueOptions,
   RealtimeClientOptions,
+  RefreshAheadOptions,
   RetryBackoffOptions,
   TimeoutOptions,
 } from "./client/options.js";
@@ -23,6 +24,7 @@ export * from "./errors.js";
 export {
   CONNECTION_STATES,
   type ConnectionState,
+  type Renewal,
   type RestoreResult,
 } from "./machines/connection.types.js";
 export {
@@ -38,6 +40,7 @@ export type {
   AuthFailureHandler,
   CredentialsProvider,
   CredentialsRequest,
+  RefreshReason,
 } from "./services/credentials.js";
 export type { Endpoint, Scheme } from "./services/endpoint.js";
 export {

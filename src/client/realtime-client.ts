@@ -17,7 +17,7 @@ import {
   InvalidOptionsError,
 } from "../errors.js";
 import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
-import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
+import type { ConnectionState, Renewal, RestoreResult } from "../machines/connection.types.js";
 import type { Endpoint } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
 import { redactInspection } from "../services/redact.js";
@@ -79,6 +79,8 @@ export interface ClientEvents {
   error: (error: CourierError) => void;
   /** Subscriptions were restored after a (re)connection. */
   restored: (result: RestoreResult) => void;
+  /** A refresh ahead of the credentials' expiry started, succeeded, failed (also an `error`) or lapsed. */
+  renewal: (renewal: Renewal) => void;
 }
 
 interface Waiter {
@@ -110,12 +112,17 @@ export class RealtimeClient {
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
     const emitError = (error: CourierError) => this.#events.emit("error", error);
-    this.#services = new ClientServices(this.#options, {
-      message: (message) => this.#events.emit("message", message),
-      error: emitError,
-    });
+    const run = { now: Date.now, random: Math.random };
+    this.#services = new ClientServices(
+      this.#options,
+      {
+        message: (message) => this.#events.emit("message", message),
+        error: emitError,
+      },
+      run,
+    );
     this.#actor = createActor(clientMachine, {
-      input: machineInput(this.#options, { random: Math.random, services: this.#services }),
+      input: machineInput(this.#options, { ...run, services: this.#services }),
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
       ...(this.#options.inspect
         ? { inspect: redactInspection(this.#options.inspect, this.#services.secrets) }
@@ -127,6 +134,7 @@ export class RealtimeClient {
     });
     this.#actor.on("notify.error", (event) => emitError(event.error));
     this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
+    this.#actor.on("notify.renewal", (event) => this.#events.emit("renewal", event.renewal));
     this.#actor.start();
   }
 

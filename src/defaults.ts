@@ -41,8 +41,16 @@ export const OPTION_DEFAULTS = {
   refreshWaitSeconds: option(2, "s", ["REFRESH_WAIT"]),
   "retryBackoff.resetAfterSeconds": option(10, "s", ["STABLE_CONNECTION"]),
   /** The page's backoff: 1 s → 2 s → 4 s → … → 60 s → 60 s. */
-  "retryBackoff.baseSeconds": option(1, "s", ["RETRY_DELAY", "AUTH_RETRY_DELAY"]),
-  "retryBackoff.ceilSeconds": option(60, "s", ["RETRY_DELAY", "AUTH_RETRY_DELAY"]),
+  "retryBackoff.baseSeconds": option(1, "s", [
+    "RETRY_DELAY",
+    "AUTH_RETRY_DELAY",
+    "RENEW_RETRY_DELAY",
+  ]),
+  "retryBackoff.ceilSeconds": option(60, "s", [
+    "RETRY_DELAY",
+    "AUTH_RETRY_DELAY",
+    "RENEW_RETRY_DELAY",
+  ]),
   "retryBackoff.jitter": option<Jitter>("none", "mode"),
   "retryBackoff.maxRetries": option(Number.POSITIVE_INFINITY, "count"),
   "offlineQueue.maxMessages": option(1000, "count"),

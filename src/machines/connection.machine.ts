@@ -283,7 +283,11 @@ export const connectionMachine = connectionSetup.createMachine({
                         "Waiting for the credentials' refresh point (none while their expiry is unknown or refreshAhead is off).",
                       after: {
                         REFRESH_AHEAD: [
-                          { guard: "isRefreshPointReached", target: "renewing" },
+                          {
+                            guard: "isRefreshPointReached",
+                            target: "renewing",
+                            meta: { overview: "refresh point" },
+                          },
                           // A timer cut short by its 24.8-day limit: arm it again.
                           { target: "scheduled", reenter: true },
                         ],
@@ -302,6 +306,7 @@ export const connectionMachine = connectionSetup.createMachine({
                     renewing: {
                       description:
                         "Asking for fresh credentials ahead of the expiry (told `expiring`), while the connection stays up.",
+                      meta: { overview: true },
                       entry: { type: "notifyRenewal", params: { phase: "started" } },
                       invoke: {
                         src: "refreshCredentials",
@@ -315,6 +320,7 @@ export const connectionMachine = connectionSetup.createMachine({
                           {
                             guard: "isNewerCredentials",
                             target: "scheduled",
+                            meta: { overview: "fresh credentials" },
                             actions: [
                               {
                                 type: "notifyRenewal",

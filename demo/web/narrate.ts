@@ -158,13 +158,17 @@ export class Narrator {
     if (from === undefined && cause.type === "xstate.init") return undefined;
     const state = this.#facts.publicState(snapshot.value);
     const inner = keyOf(leaf);
+    // The detail: the state inside the public one (`connected · probing`), one level deep;
+    // what happens deeper (a renewal ahead of the expiry) the line's words say.
+    const path = ids(snapshot.value, "connection");
+    const below = path[path.findIndex((id) => keyOf(id) === state) + 1];
     const about = leaf ? this.#facts.description(leaf) : undefined;
     const base = {
       at,
       client,
       state,
       raw,
-      ...(inner !== state ? { detail: inner } : {}),
+      ...(below && inner !== state ? { detail: keyOf(below) } : {}),
       ...(about ? { about } : {}),
     };
     // Entering a state of renewal: say it is one, and why.

@@ -286,7 +286,6 @@ export const connectionMachine = connectionSetup.createMachine({
                           {
                             guard: "isRefreshPointReached",
                             target: "renewing",
-                            meta: { overview: "refresh point" },
                           },
                           // A timer cut short by its 24.8-day limit: arm it again.
                           { target: "scheduled", reenter: true },
@@ -306,7 +305,6 @@ export const connectionMachine = connectionSetup.createMachine({
                     renewing: {
                       description:
                         "Asking for fresh credentials ahead of the expiry (told `expiring`), while the connection stays up.",
-                      meta: { overview: true },
                       entry: { type: "notifyRenewal", params: { phase: "started" } },
                       invoke: {
                         src: "refreshCredentials",
@@ -320,7 +318,6 @@ export const connectionMachine = connectionSetup.createMachine({
                           {
                             guard: "isNewerCredentials",
                             target: "scheduled",
-                            meta: { overview: "fresh credentials" },
                             actions: [
                               {
                                 type: "notifyRenewal",

@@ -56,9 +56,15 @@ export const OWN_TARGET_BYTES = 11_000;
  * iteration over messages with its bounded buffer (client/message-stream.ts),
  * AbortSignal on connect/subscribe/publish and once() (client/abort.ts), and
  * their two errors. (The React bindings are a separate entry and add nothing.)
+ * Then +2.6 KB (17.23 → 19.82 KB measured) for refreshing ahead of the
+ * credentials' expiry: reading a JWT's exp/iat (services/expiry.ts), the
+ * four renewal states inside connected.live with their guards and delays,
+ * rotation at the old expiry, the provider's latest answer
+ * (services/latest-answer.ts), the refreshAhead option and the renewal
+ * event; raised by exactly that.
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  */
-export const OWN_BUDGET_BYTES = 17_500;
+export const OWN_BUDGET_BYTES = 20_100;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

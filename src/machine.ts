@@ -8,6 +8,7 @@
  */
 
 export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
+export type { RenewFailureParams } from "./machines/connection.retry.js";
 export { connectionStateOf } from "./machines/connection.selectors.js";
 export {
   type ActorInput,

@@ -163,6 +163,7 @@ export const connectionMachine = connectionSetup.createMachine({
     authFailures: 0,
     retryDelayMs: 0,
     error: null,
+    /** The clock expiries are compared with; null: expiry is never acted on. */
     now: input.now ?? null,
     linkCredentials: null,
     renewFailures: 0,

@@ -64,13 +64,19 @@ export const OWN_TARGET_BYTES = 11_000;
  * error kept as a scrubbed cause, publish() after disconnect(); and for the
  * one shared, redacting logger mqtt.js writes through (the `debug` option,
  * services/mqtt-log.ts), which keeps the password out of `DEBUG=mqttjs*`.
+ * Then +2.6 KB (17.23 → 19.82 KB measured) for refreshing ahead of the
+ * credentials' expiry: reading a JWT's exp/iat (services/expiry.ts), the
+ * four renewal states inside connected.live with their guards and delays,
+ * rotation at the old expiry, the provider's latest answer
+ * (services/latest-answer.ts), the refreshAhead option and the renewal
+ * event; raised by exactly that.
  * Lower this when the code shrinks; raise it only saying what the bytes buy.
  * Then measured as an app using RealtimeClient + RemoteCredentials gets it
  * (initial chunk, code splitting on): 16,080 bytes after state descriptions
  * moved beside the machine (−440), cross-tab sharing (−1.1 KB) and redacted
  * inspection (−0.9 KB) became chunks loaded only when used; budget 16,300.
  */
-export const OWN_BUDGET_BYTES = 19_300;
+export const OWN_BUDGET_BYTES = 21_000;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

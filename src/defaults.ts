@@ -43,8 +43,16 @@ export const OPTION_DEFAULTS = {
   refreshWaitSeconds: option(2, "s", ["REFRESH_WAIT"]),
   "retryBackoff.resetAfterSeconds": option(10, "s", ["STABLE_CONNECTION"]),
   /** The page's backoff: 1 s → 2 s → 4 s → … → 60 s → 60 s. */
-  "retryBackoff.baseSeconds": option(1, "s", ["RETRY_DELAY", "AUTH_RETRY_DELAY"]),
-  "retryBackoff.ceilSeconds": option(60, "s", ["RETRY_DELAY", "AUTH_RETRY_DELAY"]),
+  "retryBackoff.baseSeconds": option(1, "s", [
+    "RETRY_DELAY",
+    "AUTH_RETRY_DELAY",
+    "RENEW_RETRY_DELAY",
+  ]),
+  "retryBackoff.ceilSeconds": option(60, "s", [
+    "RETRY_DELAY",
+    "AUTH_RETRY_DELAY",
+    "RENEW_RETRY_DELAY",
+  ]),
   "retryBackoff.jitter": option<Jitter>("none", "mode"),
   "retryBackoff.maxRetries": option(Number.POSITIVE_INFINITY, "count"),
   "offlineQueue.maxMessages": option(1000, "count"),
@@ -54,6 +62,10 @@ export const OPTION_DEFAULTS = {
   "offlineQueue.afterDisconnect": option<"reject" | "queue">("reject", "mode"),
   subscribeBatchSize: option(100, "count"),
   trustSessionPresent: option(true, "mode"),
+  /** Least lead of a refresh ahead of the credentials' expiry (at most a quarter of their lifetime). */
+  "refreshAhead.marginSeconds": option(30, "s", ["REFRESH_AHEAD"]),
+  /** Width of the per-token random spread added to that lead (at most a quarter of the lifetime). */
+  "refreshAhead.jitterSeconds": option(30, "s", ["REFRESH_AHEAD"]),
 } as const;
 
 /** The dotted path of an option in `RealtimeClientOptions`, e.g. `"timeouts.connectSeconds"`. */

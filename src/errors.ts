@@ -19,7 +19,8 @@ export type CourierErrorCode =
   | "PUBLISH_REJECTED"
   | "HANDLER_FAILED"
   | "ABORTED"
-  | "MESSAGE_OVERFLOW";
+  | "MESSAGE_OVERFLOW"
+  | "CREDENTIALS_EXPIRED";
 
 /** The base class of every error the SDK produces; `code` is stable, for `switch`es. */
 export class CourierError extends Error {
@@ -116,12 +117,32 @@ export class ConnectionLostError extends CourierError {
 }
 
 /**
- * Why a credential refresh failed: the provider rejected, timed out, answered
- * something unusable, or answered the very credentials the broker had just
- * refused (`unchanged`: reported, and the client still reconnects with them
- * after the backoff, in case the refusal was transient).
+ * The broker ended the connection at the credentials' known expiry
+ * (`Endpoint.expiresAt` or the JWT's `exp`) and no fresh ones were in hand:
+ * the client refreshes them (the page's flow) instead of reconnecting with
+ * credentials certain to be refused. Raise the `refreshAhead` margin, or
+ * check the provider, if this repeats.
  */
-export type AuthRefreshFailure = "rejected" | "timeout" | "invalid" | "unchanged";
+export class CredentialsExpiredError extends CourierError {
+  constructor() {
+    super(
+      "CREDENTIALS_EXPIRED",
+      "The credentials expired and the broker closed the connection; refreshing them before reconnecting.",
+    );
+  }
+}
+
+/**
+ * Why a credential refresh failed:
+ * - `rejected`: the handler threw or rejected;
+ * - `timeout`: it did not settle in time;
+ * - `invalid`: its answer is not a usable endpoint;
+ * - `unchanged`: it answered the very credentials the broker had just refused
+ *   (reported; the client still reconnects with them after the backoff, in
+ *   case the refusal was transient);
+ * - `stale`: asked ahead of the expiry, it answered with the credentials the client already holds.
+ */
+export type AuthRefreshFailure = "rejected" | "timeout" | "invalid" | "unchanged" | "stale";
 
 /** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
 export class AuthRefreshError extends CourierError {

@@ -10,6 +10,7 @@ export type {
   CredentialsProvider,
   OfflineQueueOptions,
   RealtimeClientOptions,
+  RefreshAheadOptions,
   RetryBackoffOptions,
   TimeoutOptions,
 } from "./client/options.js";
@@ -25,6 +26,7 @@ export * from "./errors.js";
 export {
   CONNECTION_STATES,
   type ConnectionState,
+  type Renewal,
   type RestoreResult,
 } from "./machines/connection.types.js";
 export {
@@ -35,7 +37,11 @@ export {
   type Random,
 } from "./services/backoff.js";
 export type { MqttOptions } from "./services/broker-link.js";
-export type { AuthFailureContext, CredentialsRequest } from "./services/credentials.js";
+export type {
+  AuthFailureContext,
+  CredentialsRequest,
+  RefreshReason,
+} from "./services/credentials.js";
 export type { Endpoint, EndpointUpdate, Scheme } from "./services/endpoint.js";
 export {
   browserEnvironment,

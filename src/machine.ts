@@ -11,6 +11,7 @@
 
 export { STATE_DESCRIPTIONS } from "./machines/connection.descriptions.js";
 export { type ConnectionMachine, connectionMachine } from "./machines/connection.machine.js";
+export type { RenewFailureParams } from "./machines/connection.retry.js";
 export { connectionStateOf } from "./machines/connection.selectors.js";
 export {
   type ActorInput,
@@ -35,7 +36,10 @@ export {
   DEFAULT_RETRY,
   DEFAULT_TIMING,
   type LinkCommand,
+  type LinkCredentials,
   type RefreshCredentialsInput,
+  type RefreshReason,
+  type Renewal,
   type RestoreResult,
   type RestoreSubscriptionsInput,
   type RetryPolicy,

@@ -8,6 +8,20 @@ import type { Summary } from "../scenario/summary.js";
 import type { Palette } from "./colour.js";
 import { duration, plural } from "./format.js";
 
+/** Offline per expiry and refused CONNECTs: viewers renewing ahead beside those on the page's flow. */
+function modeLines(summary: Summary, label: (text: string) => string): string[] {
+  const line = (title: string, m: Summary["modes"]["ahead"]) =>
+    m.viewers.length === 0
+      ? []
+      : [
+          `${label(title)}${m.viewers.join(", ")}: offline per expiry ${duration(m.medianOfflineMs)} median, ${duration(m.worstOfflineMs)} worst, over ${plural(m.expiries, "expiry", "expiries")} · ${plural(m.refusedConnects, "refused CONNECT")}`,
+        ];
+  return [
+    ...line("refresh ahead", summary.modes.ahead),
+    ...line("page's flow", summary.modes.reactive),
+  ];
+}
+
 export function summaryLines(summary: Summary, p: Palette): string[] {
   const { config, messages, tokenRequests, clients, broker } = summary;
   const label = (text: string) => `  ${text.padEnd(16)}`;
@@ -44,6 +58,7 @@ export function summaryLines(summary: Summary, p: Palette): string[] {
     `${label("refresh cycles")}${summary.refreshCycles} (${perViewer}${publisher ? `; ${publisher[0]} ${publisher[1].refreshes}` : ""})`,
     `${label("token requests")}${tokenRequests.total}: viewer ${viewerRequests} = 1 initial + ${plural(tokenRequests.viewerRefreshes, "refresh", "refreshes")}${dedup}; ${publisherRequests}`,
     `${label("messages")}published ${messages.published} (acked ${messages.acked}${messages.failed ? `, ${p.red(`failed ${messages.failed}`)}` : ""}) · received ${messages.received}/${expected} · ${lostLine} · duplicated ${messages.duplicated} · out of order ${messages.late}`,
+    ...modeLines(summary, label),
     `${label("worst recovery")}${duration(summary.worstRecoveryMs)} beyond the 2 s wait (auth failure → subscriptions restored) · longest offline ${duration(summary.worstOfflineMs)}`,
     `${label("broker")}${plural(broker.connects, "connection")} accepted · ${broker.refusals} refused · ${broker.kicks} closed at token expiry · ${plural(broker.subscribePackets, "SUBSCRIBE packet")}`,
     summary.ok

@@ -43,10 +43,13 @@ export function clientFor(
   credentials: RemoteCredentials<TokenResponse>,
   config: DemoConfig,
   inspect?: RealtimeClientOptions["inspect"],
+  refreshAhead = true,
 ): RealtimeClient {
   const options: RealtimeClientOptions = {
     endpoint: { ...initial, clientId },
     onAuthFailure: credentials,
+    // Renew ahead of the token's expiry (the default), or the page's flow at every expiry.
+    ...(refreshAhead ? {} : { refreshAhead: false as const }),
     retryBackoff: {
       jitter: config.jitter,
       // Tokens here live seconds, not hours: a connection that stayed up half
@@ -79,6 +82,9 @@ export function watchClient(
       previous: change.previous,
       durationMs: change.durationMs,
     });
+  });
+  client.on("renewal", (renewal) => {
+    if (renewal.phase === "started") tracker.renewal();
   });
   client.on("restored", (result) => {
     const at = Date.now();

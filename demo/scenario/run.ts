@@ -93,8 +93,18 @@ async function run(
     ttlSecondsByUser: { [PUBLISHER_USER]: config.ttlSeconds * PUBLISHER_TTL_FACTOR },
     tokenLatencyMs: config.tokenLatencyMs,
   });
-  const stopFollowing = stack.on(sink);
+  const refusedBy = new Map<string, number>();
+  const stopFollowing = stack.on((event) => {
+    if (event.type === "broker.refused") {
+      refusedBy.set(event.clientId, (refusedBy.get(event.clientId) ?? 0) + 1);
+    }
+    sink(event);
+  });
   const names = Array.from({ length: config.clients }, (_, i) => `viewer-${i + 1}`);
+  // Every viewer renews ahead of the expiry but the last (with two or more), which shows the
+  // page's flow (`refreshAhead: false`) side by side; the publisher renews ahead.
+  const reactive = names.length >= 2 ? names.at(-1) : undefined;
+  const refreshAhead = new Set(["publisher", ...names.filter((n) => n !== reactive)]);
   const ledger = new Ledger(names);
   const clients: { disconnect(): Promise<void> }[] = [];
   let meter: NodeJS.Timeout | undefined;
@@ -118,7 +128,14 @@ async function run(
 
     const trackers = new Map<string, RecoveryTracker>();
     const viewers = names.map((name) => {
-      const client = clientFor(name, viewerEndpoint, viewerCredentials, config, inspectOf(name));
+      const client = clientFor(
+        name,
+        viewerEndpoint,
+        viewerCredentials,
+        config,
+        inspectOf(name),
+        refreshAhead.has(name),
+      );
       clients.push(client);
       const tracker = new RecoveryTracker(REFRESH_WAIT_MS);
       trackers.set(name, tracker);
@@ -170,6 +187,8 @@ async function run(
       viewerUser: VIEWER_USER,
       ledger,
       counters: stack.counters,
+      refreshAhead,
+      refusedBy,
     });
     await closeAll(clients);
     sink({ type: "demo.summary", at: Date.now(), ...summary });

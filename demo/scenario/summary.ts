@@ -18,6 +18,12 @@ export interface ClientSummary {
   readonly worstRecoveryMs: number;
   /** From the connection's loss to restored subscriptions. */
   readonly worstOfflineMs: number;
+  /** Renews its token ahead of the expiry (`refreshAhead`), or only after the broker closes. */
+  readonly refreshAhead: boolean;
+  /** Each time it was offline (connection lost → restored), in ms: one per token expiry here. */
+  readonly offlineMs: readonly number[];
+  /** CONNECTs of this client the broker refused (stale tokens). */
+  readonly refusedConnects: number;
   /** Viewers: sent messages never received, and the first few of their numbers. */
   readonly lost?: number;
   readonly lostSeqs?: readonly number[];
@@ -38,7 +44,7 @@ export interface Summary {
     readonly byUser: Readonly<Record<string, number>>;
     /** Requests the viewers' shared RemoteCredentials made to refresh (its first got the initial token). */
     readonly viewerRefreshes: number;
-    /** Refreshes the viewers asked for, summed: the requests there would be without deduplication. */
+    /** Refreshes (after the close, and ahead of the expiry) the viewers asked for, summed: the requests there would be without deduplication. */
     readonly viewerRefreshCalls: number;
   };
   readonly messages: MessageTotals;
@@ -52,6 +58,20 @@ export interface Summary {
     readonly subscribePackets: number;
   };
   readonly clients: Readonly<Record<string, ClientSummary>>;
+  /** Viewers renewing ahead against viewers on the page's flow (`refreshAhead: false`). */
+  readonly modes: {
+    readonly ahead: ModeSummary;
+    readonly reactive: ModeSummary;
+  };
+}
+
+export interface ModeSummary {
+  readonly viewers: readonly string[];
+  /** Offline stretches of those viewers (one per expiry). */
+  readonly expiries: number;
+  readonly medianOfflineMs: number;
+  readonly worstOfflineMs: number;
+  readonly refusedConnects: number;
 }
 
 export interface SummaryInput {
@@ -64,29 +84,62 @@ export interface SummaryInput {
   readonly viewerUser: string;
   readonly ledger: Ledger;
   readonly counters: Readonly<StackCounters>;
+  /** Clients renewing ahead of the expiry. */
+  readonly refreshAhead: ReadonlySet<string>;
+  /** CONNECTs the broker refused, by client identifier. */
+  readonly refusedBy: ReadonlyMap<string, number>;
+}
+
+function median(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 export function summarize(input: SummaryInput): Summary {
   const { ledger, counters } = input;
   const clients: Record<string, ClientSummary> = {};
-  const describe = (tracker: RecoveryTracker) => ({
+  const describe = (name: string, tracker: RecoveryTracker) => ({
     refreshes: tracker.refreshes,
     authFailures: tracker.authFailures,
     worstRecoveryMs: tracker.worstRecoveryMs,
     worstOfflineMs: tracker.worstOfflineMs,
+    refreshAhead: input.refreshAhead.has(name),
+    offlineMs: [...tracker.offlineStretches],
+    refusedConnects: input.refusedBy.get(name) ?? 0,
   });
   for (const [name, tracker] of input.viewers) {
     clients[name] = {
       role: "viewer",
-      ...describe(tracker),
+      ...describe(name, tracker),
       lost: ledger.missing(name),
       lostSeqs: ledger.missingSeqs(name),
     };
   }
-  clients[input.publisher.name] = { role: "publisher", ...describe(input.publisher.tracker) };
+  clients[input.publisher.name] = {
+    role: "publisher",
+    ...describe(input.publisher.name, input.publisher.tracker),
+  };
+  const mode = (ahead: boolean): ModeSummary => {
+    const names = [...input.viewers.keys()].filter((n) => input.refreshAhead.has(n) === ahead);
+    const stretches = names.flatMap((n) => clients[n]?.offlineMs ?? []);
+    return {
+      viewers: names,
+      expiries: stretches.length,
+      medianOfflineMs: median(stretches),
+      worstOfflineMs: Math.max(0, ...stretches),
+      refusedConnects: names.reduce((sum, n) => sum + (input.refusedBy.get(n) ?? 0), 0),
+    };
+  };
 
   const trackers = [...input.viewers.values(), input.publisher.tracker];
-  const viewerRefreshCalls = [...input.viewers.values()].reduce((n, t) => n + t.refreshes, 0);
+  const viewerRefreshCalls = [...input.viewers.values()].reduce(
+    (n, t) => n + t.refreshes + t.renewals,
+    0,
+  );
   const messages = ledger.totals();
   return {
     ok: messages.lost === 0,
@@ -110,5 +163,6 @@ export function summarize(input: SummaryInput): Summary {
       subscribePackets: counters.subscribePackets,
     },
     clients,
+    modes: { ahead: mode(true), reactive: mode(false) },
   };
 }

@@ -158,18 +158,22 @@ export class Narrator {
     if (from === undefined && cause.type === "xstate.init") return undefined;
     const state = this.#facts.publicState(snapshot.value);
     const inner = keyOf(leaf);
+    // The detail: the state inside the public one (`connected · probing`), one level deep;
+    // what happens deeper (a renewal ahead of the expiry) the line's words say.
+    const path = ids(snapshot.value, "connection");
+    const below = path[path.findIndex((id) => keyOf(id) === state) + 1];
     const about = leaf ? this.#facts.description(leaf) : undefined;
     const base = {
       at,
       client,
       state,
       raw,
-      ...(inner !== state ? { detail: inner } : {}),
+      ...(below && inner !== state ? { detail: keyOf(below) } : {}),
       ...(about ? { about } : {}),
     };
     // Entering a state of renewal: say it is one, and why.
     if (RENEWAL.test(inner) && !RENEWAL.test(keyOf(from))) {
-      const why = this.#renewalWords(cause, memory, from);
+      const why = this.#renewalWords(cause, memory, from, snapshot.context, at);
       return { ...base, text: `renewing credentials ${why}`, tone: "renewal" };
     }
     const { text, tone } = this.#cause(cause, memory, from, snapshot.context, at);
@@ -181,6 +185,8 @@ export class Narrator {
     cause: { type: string; [key: string]: unknown },
     memory: ClientMemory,
     from?: string,
+    context?: unknown,
+    at = Date.now(),
   ): string {
     const said = [cause.type, cause.reason, cause.why].filter((v) => typeof v === "string");
     if (said.some((v) => AHEAD.test(v as string)) || cause.ahead === true) {
@@ -188,6 +194,14 @@ export class Narrator {
     }
     if (cause.type.startsWith("AUTH.")) return words(cause.type.slice(5));
     if (/backoff/i.test(keyOf(from))) return "again, after the auth backoff";
+    // Closed at the credentials' known expiry with none fresh in hand: the page's flow, no refusal.
+    const error = (context as { error?: { code?: unknown } } | undefined)?.error;
+    if (cause.type === "MQTT.CLOSED" && error?.code === "CREDENTIALS_EXPIRED") {
+      const broker =
+        memory.broker && at - memory.broker.at <= BROKER_NOTE_MS ? ` — ${memory.broker.text}` : "";
+      memory.broker = undefined;
+      return `after the broker closed the connection at their expiry${broker}: asking onAuthFailure`;
+    }
     const refused = memory.refused;
     memory.refused = undefined;
     if (refused) return `after the broker refused them with ${refused}: asking onAuthFailure`;

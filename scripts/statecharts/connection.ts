@@ -36,6 +36,10 @@ export function connectionDelayValues(): Record<string, string> {
       ? `backoff ${seconds(context.retry.baseSeconds * 1000)} … ${seconds(context.retry.ceilSeconds * 1000)}`
       : seconds(probe);
   }
+  // Read from the credentials' refresh point and expiry, not a fixed value.
+  const backoff = `backoff ${seconds(context.retry.baseSeconds * 1000)} … ${seconds(context.retry.ceilSeconds * 1000)}`;
+  values.REFRESH_AHEAD = "the credentials' refresh point";
+  values.RENEW_RETRY_DELAY = `${backoff}, until the expiry`;
   return values;
 }
 

@@ -28,8 +28,10 @@ import {
   type ResolvedEndpoint,
   randomClientId,
   resolveEndpoint,
+  scheduleRefresh,
 } from "../services/endpoint.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
+import type { RefreshAheadPolicy } from "../services/expiry.js";
 import { DEBUG_SINK, type DebugSink, mqttLog } from "../services/mqtt-log.js";
 import type { OutboxLimits } from "../services/outbox.js";
 import type { Secret } from "../services/secret.js";
@@ -113,6 +115,21 @@ export interface TimeoutOptions {
   ackSeconds?: number;
 }
 
+/**
+ * `refreshAhead`: how far ahead of the credentials' expiry to ask for fresh
+ * ones. The lead is drawn once per token: `min(marginSeconds, L/4) + u ·
+ * min(jitterSeconds, L/4)` before the expiry, with `L` the token's lifetime
+ * and `u` uniform in [0, 1). A one-hour token is refreshed 30–60 s early; a
+ * 10 s token 2.5–5 s early; clients whose tokens were issued in the same
+ * second spread over the jitter window.
+ */
+export interface RefreshAheadOptions {
+  /** Least lead before the expiry, in seconds (at most a quarter of the lifetime). @default 30 */
+  marginSeconds?: number;
+  /** Width of the per-token random spread added to the lead, in seconds (at most a quarter of the lifetime). @default 30 */
+  jitterSeconds?: number;
+}
+
 /** `offlineQueue`: how publishes made while not connected are held. */
 export interface OfflineQueueOptions {
   /** Most publishes held while not connected. @default 1000 */
@@ -148,6 +165,17 @@ export interface RealtimeClientOptions {
    * Concurrent refreshes share one call. Without it, a rejection stops the client (`failed`).
    */
   onAuthFailure?: AuthFailureHandler;
+  /**
+   * Refresh ahead of the credentials' expiry (`endpoint.expiresAt`, or a JWT
+   * password's `exp`): the same `onAuthFailure` is asked shortly before it
+   * (told `reason: "expiring"`) while the connection stays up, and the next
+   * connection uses the answer. When the broker then closes the connection
+   * at the old expiry, the client reconnects at once with the fresh
+   * credentials. Does nothing while the expiry is unknown. `false` turns it
+   * off (the page's flow alone: refresh after the broker refuses).
+   * @default { marginSeconds: 30, jitterSeconds: 30 }
+   */
+  refreshAhead?: RefreshAheadOptions | false;
   /** Backoff for every retry, auth and network alike. */
   retryBackoff?: RetryBackoffOptions;
   /**
@@ -226,6 +254,7 @@ const KNOWN_OPTIONS = {
     "environment",
     "debug",
     "trustSessionPresent",
+    "refreshAhead",
   ],
   retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
   timeouts: [
@@ -262,6 +291,7 @@ void everyOptionListed;
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
   readonly onAuthFailure: CoreAuthFailureHandler | undefined;
+  readonly refreshAhead: RefreshAheadPolicy | false;
   readonly retry: RetryPolicy;
   readonly timing: ConnectionTiming;
   readonly outbox: OutboxLimits;
@@ -404,10 +434,20 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
   }
 
+  let refreshAhead: RefreshAheadPolicy | false = false;
+  if (o.refreshAhead !== false) {
+    const ra = objectOrEmpty(o.refreshAhead, "refreshAhead");
+    refreshAhead = {
+      marginSeconds: seconds(ra.marginSeconds, "refreshAhead.marginSeconds", true),
+      jitterSeconds: seconds(ra.jitterSeconds, "refreshAhead.jitterSeconds", true),
+    };
+  }
+
   return {
     endpoints,
     // What it returns is merged over the current endpoint, whichever fields it has.
     onAuthFailure: onAuthFailure as CoreAuthFailureHandler | undefined,
+    refreshAhead,
     retry,
     timing,
     outbox,
@@ -491,18 +531,23 @@ function checkMqttOptions(mqtt: Record<string, unknown>): void {
 
 /**
  * The connection machine's input for a client with these options: the one
- * place it is built (the client, the diagrams and the tests use it).
+ * place it is built (the client, the diagrams and the tests use it). The
+ * starting credentials' refresh points are drawn here, from `run.random`;
+ * `run.now` is the clock expiries are compared with.
  */
 export function machineInput(
   options: ResolvedOptions,
-  run: { random: Random; services?: unknown },
+  run: { random: Random; now?: () => number; services?: unknown },
 ): ConnectionInput {
   return {
-    endpoints: options.endpoints,
+    endpoints: options.endpoints.map((endpoint) =>
+      scheduleRefresh(endpoint, options.refreshAhead, run.random),
+    ),
     retry: options.retry,
     timing: options.timing,
     hasCredentialsProvider: options.onAuthFailure !== undefined,
     random: run.random,
+    ...(run.now === undefined ? {} : { now: run.now }),
     ...(run.services === undefined ? {} : { services: run.services }),
   };
 }

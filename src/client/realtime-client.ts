@@ -17,7 +17,7 @@ import {
   InvalidOptionsError,
 } from "../errors.js";
 import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
-import type { ConnectionState, RestoreResult } from "../machines/connection.types.js";
+import type { ConnectionState, Renewal, RestoreResult } from "../machines/connection.types.js";
 import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
@@ -80,6 +80,8 @@ export interface ClientEvents {
   error: (error: CourierError) => void;
   /** Subscriptions were restored after a (re)connection. */
   restored: (result: RestoreResult) => void;
+  /** A refresh ahead of the credentials' expiry started, succeeded, failed (also an `error`) or lapsed. */
+  renewal: (renewal: Renewal) => void;
 }
 
 interface Waiter {
@@ -113,10 +115,15 @@ export class RealtimeClient {
   constructor(options: RealtimeClientOptions) {
     this.#options = resolveOptions(options);
     const emitError = (error: CourierError) => this.#events.emit("error", error);
-    this.#services = new ClientServices(this.#options, {
-      message: (message) => this.#events.emit("message", message),
-      error: emitError,
-    });
+    const run = { now: Date.now, random: Math.random };
+    this.#services = new ClientServices(
+      this.#options,
+      {
+        message: (message) => this.#events.emit("message", message),
+        error: emitError,
+      },
+      run,
+    );
     const { debug } = this.#options;
     if (debug) {
       debug.secrets = this.#services.secrets;
@@ -124,7 +131,7 @@ export class RealtimeClient {
     }
     this.#actor = createActor(clientMachine(), {
       input: {
-        ...machineInput(this.#options, { random: Math.random, services: this.#services }),
+        ...machineInput(this.#options, { ...run, services: this.#services }),
         watchesEnvironment: this.#services.watchesEnvironment,
       },
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
@@ -138,6 +145,7 @@ export class RealtimeClient {
     });
     this.#actor.on("notify.error", (event) => emitError(event.error));
     this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
+    this.#actor.on("notify.renewal", (event) => this.#events.emit("renewal", event.renewal));
     this.#actor.start();
   }
 

@@ -31,6 +31,7 @@ import type {
   RestoreResult,
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
+import type { Random } from "../services/backoff.js";
 import {
   BrokerLink,
   type LinkListener,
@@ -39,7 +40,7 @@ import {
   type Transport,
 } from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
-import { patchEndpoint, type ResolvedEndpoint } from "../services/endpoint.js";
+import { patchEndpoint, type ResolvedEndpoint, scheduleRefresh } from "../services/endpoint.js";
 import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
@@ -116,12 +117,21 @@ export class ClientServices {
   readonly #secrets = new SecretList();
   readonly #options: ResolvedOptions;
   readonly #hooks: ServiceHooks;
+  /** The client's clock and random source (the same the machine's input carries). */
+  readonly #now: () => number;
+  readonly #random: Random;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
 
-  constructor(options: ResolvedOptions, hooks: ServiceHooks) {
+  constructor(
+    options: ResolvedOptions,
+    hooks: ServiceHooks,
+    run: { now: () => number; random: Random } = { now: Date.now, random: Math.random },
+  ) {
     this.#options = options;
     this.#hooks = hooks;
+    this.#now = run.now;
+    this.#random = run.random;
     this.#registry = new SubscriptionRegistry({
       batchSize: options.subscribeBatchSize,
       onHandlerError: hooks.error,
@@ -149,9 +159,20 @@ export class ClientServices {
    * uses its credentials from now on. Throws `InvalidOptionsError`.
    */
   update(current: ResolvedEndpoint, patch: unknown): ResolvedEndpoint {
-    const next = patchEndpoint(current, patch, this.#options.protocolVersion, "endpoint");
+    const next = this.schedule(
+      patchEndpoint(current, patch, this.#options.protocolVersion, "endpoint", this.#now()),
+    );
     this.adopt(next);
     return next;
+  }
+
+  /**
+   * `endpoint` with its refresh point drawn (`refreshAhead`), once per
+   * credentials, from this client's random source; none when the expiry is
+   * unknown or refreshing ahead is off.
+   */
+  schedule(endpoint: ResolvedEndpoint): ResolvedEndpoint {
+    return scheduleRefresh(endpoint, this.#options.refreshAhead, this.#random);
   }
 
   /** The client uses `endpoint`'s credentials from now on (at start, or after `updateEndpoint()`). */
@@ -243,26 +264,34 @@ export class ClientServices {
   async refresh(input: RefreshCredentialsInput, signal: AbortSignal): Promise<ResolvedEndpoint> {
     const handler = this.#options.onAuthFailure;
     if (!handler) throw new AuthRefreshError("rejected", "no onAuthFailure was configured.");
-    const refused = input.endpoint.password;
-    const patch = await requestCredentials(handler, {
+    const { password, expiresAt, receivedAt: heldSince } = input.endpoint;
+    const { endpoint: patch, receivedAt } = await requestCredentials(handler, {
       signal,
       retry: input.retry,
-      ...(refused ? { refused } : {}),
+      reason: input.reason,
+      held: { password, expiresAt, receivedAt: heldSince },
+      now: this.#now,
+      // After a refusal the answer is used after the page's wait; ahead of the expiry, at once.
+      needMs: input.reason === "refused" ? this.#options.timing.refreshWaitMs : 0,
     });
     // Known before it is validated: a malformed answer must not leak it either.
-    const password = (patch as { password?: unknown } | null)?.password;
-    if (typeof password === "string") this.#secrets.add(password);
+    const fresh = (patch as { password?: unknown } | null)?.password;
+    if (typeof fresh === "string") this.#secrets.add(fresh);
     let next: ResolvedEndpoint;
     try {
-      next = patchEndpoint(
-        input.endpoint,
-        patch,
-        this.#options.protocolVersion,
-        "onAuthFailure() result",
+      next = this.schedule(
+        patchEndpoint(
+          input.endpoint,
+          patch,
+          this.#options.protocolVersion,
+          "onAuthFailure() result",
+          receivedAt,
+        ),
       );
     } catch (error) {
       throw new AuthRefreshError("invalid", (error as Error).message);
     }
+    const refused = input.reason === "refused" ? password : undefined;
     if (refused?.equals(next.password) && next.username === input.endpoint.username) {
       // Reported, not refused: the refusal may have been transient; the backoff still applies.
       this.#hooks.error(

@@ -20,7 +20,16 @@ export const STATE_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Accepted by the broker; re-subscribing every tracked filter before reporting connected.",
   "connection.session.link.connected":
     "Live: publishes go out, queued ones flushed in order, messages come in.",
-  "connection.session.link.connected.live": "Nothing in doubt.",
+  "connection.session.link.connected.live":
+    "Nothing in doubt; credentials with a known expiry are renewed ahead of it.",
+  "connection.session.link.connected.live.scheduled":
+    "Waiting for the credentials' refresh point (none while their expiry is unknown or refreshAhead is off).",
+  "connection.session.link.connected.live.renewing":
+    "Asking for fresh credentials ahead of the expiry (told `expiring`), while the connection stays up.",
+  "connection.session.link.connected.live.renewBackoff":
+    "A refresh ahead failed; waiting the auth backoff to try again, while the credentials last.",
+  "connection.session.link.connected.live.lapsed":
+    "No fresh credentials came before the expiry: when the broker closes, the page's flow takes over.",
   "connection.session.link.connected.probing":
     "The page is visible again after its timers may have been throttled: the broker must answer a ping.",
   "connection.session.link.authFailed":

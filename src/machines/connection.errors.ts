@@ -83,6 +83,14 @@ export function refreshError(
     : failureError(event);
 }
 
+/** Asked ahead of the expiry, the provider answered with the credentials the client holds. */
+export function staleAnswerError(): CourierError {
+  return new AuthRefreshError(
+    "stale",
+    "asked ahead of the expiry, it answered with the credentials the client already holds.",
+  );
+}
+
 /** A refusal retrying cannot fix. */
 export function fatalRefusalError(event: FailureEvent): CourierError {
   const refusal = refusalOf(event);

@@ -21,6 +21,7 @@
  */
 
 import { and, not } from "xstate";
+import type { RenewFailureParams } from "./connection.retry.js";
 import { currentEndpoint } from "./connection.selectors.js";
 import { connectionSetup } from "./connection.setup.js";
 import type { ConnectionTimeout, TimeoutParams } from "./connection.types.js";
@@ -76,6 +77,52 @@ const onRefusal = [
 ] as const;
 
 /**
+ * The broker ended the connection at the credentials' known expiry (README
+ * "Refreshing ahead of the expiry"). Fresh credentials in hand: reconnect
+ * at once with them (no network backoff, no 2 s wait: nothing was refused).
+ * None: the page's flow at once (refresh → 2 s → reconnect), never a
+ * CONNECT certain to be refused.
+ */
+const onExpiredClose = [
+  {
+    guard: and(["isAtLinkExpiry", "hasFreshCredentials"]),
+    target: ".reconnecting",
+    reenter: true,
+  },
+  {
+    guard: and(["isAtLinkExpiry", "hasCredentialsProvider"]),
+    target: "#connection.session.refreshing",
+    actions: ["countAuthFailure", "setExpiredError", "notifyError"],
+  },
+] as const;
+
+/** The same for a server DISCONNECT (MQTT 5: 0x87 Not authorized, 0x98, 0xA0 Maximum connect time). */
+const onExpiredDisconnect = [
+  {
+    guard: and(["isExpiryDisconnect", "isAtLinkExpiry", "hasFreshCredentials"]),
+    target: ".reconnecting",
+    reenter: true,
+  },
+  {
+    guard: and(["isAtLinkExpiry", "hasCredentialsProvider", not("isFatalRefusal")]),
+    target: ".authFailed",
+    actions: ["countAuthFailure", "setExpiredError", "notifyError"],
+  },
+] as const;
+
+/** A refresh ahead failed: retry after the auth backoff while the credentials last. */
+function renewFailed(params: RenewFailureParams = {}) {
+  return {
+    target: "renewBackoff",
+    actions: [
+      { type: "countRenewFailure" as const, params },
+      { type: "notifyRenewal", params: { phase: "failed" } },
+      "notifyError",
+    ],
+  } as const;
+}
+
+/**
  * Once the rejected session is closed: refresh now, refresh after a backoff,
  * or stop without a provider. Each refusal is reported (`failed` reports its
  * own).
@@ -123,6 +170,11 @@ export const connectionMachine = connectionSetup.createMachine({
     earlyCloses: 0,
     retryDelayMs: 0,
     error: null,
+    /** The clock expiries are compared with; null: expiry is never acted on. */
+    now: input.now ?? null,
+    linkCredentials: null,
+    renewFailures: 0,
+    renewDelayMs: 0,
   }),
   initial: "idle",
   on: {
@@ -162,10 +214,12 @@ export const connectionMachine = connectionSetup.createMachine({
             }),
           },
           initial: "connecting",
+          entry: "setLinkCredentials",
           on: {
             "MQTT.REFUSED": onRefusal,
-            "MQTT.DISCONNECT": onRefusal,
+            "MQTT.DISCONNECT": [...onExpiredDisconnect, ...onRefusal],
             "MQTT.CLOSED": [
+              ...onExpiredClose,
               {
                 // A broker that refuses credentials by closing before CONNACK (RabbitMQ Web MQTT).
                 guard: and([
@@ -231,6 +285,84 @@ export const connectionMachine = connectionSetup.createMachine({
               states: {
                 live: {
                   on: { "PAGE.VISIBLE": "probing" },
+                  initial: "scheduled",
+                  states: {
+                    scheduled: {
+                      after: {
+                        REFRESH_AHEAD: [
+                          {
+                            guard: "isRefreshPointReached",
+                            target: "renewing",
+                          },
+                          // A timer cut short by its 24.8-day limit: arm it again.
+                          { target: "scheduled", reenter: true },
+                        ],
+                      },
+                      on: {
+                        // New credentials bring a new refresh point.
+                        "USER.UPDATE_ENDPOINT": {
+                          target: "scheduled",
+                          reenter: true,
+                          actions: ["setEndpoint", "resetRenewals"],
+                        },
+                        // Back online: a throttled timer may have missed the refresh point.
+                        "NET.ONLINE": { target: "scheduled", reenter: true },
+                      },
+                    },
+                    renewing: {
+                      entry: { type: "notifyRenewal", params: { phase: "started" } },
+                      invoke: {
+                        src: "refreshCredentials",
+                        input: ({ context }) => ({
+                          services: context.services,
+                          endpoint: currentEndpoint(context),
+                          retry: context.renewFailures,
+                          reason: "expiring" as const,
+                        }),
+                        onDone: [
+                          {
+                            guard: "isNewerCredentials",
+                            target: "scheduled",
+                            actions: [
+                              {
+                                type: "notifyRenewal",
+                                params: ({ event }) => ({
+                                  phase: "succeeded" as const,
+                                  endpoint: event.output,
+                                }),
+                              },
+                              {
+                                type: "setRenewedEndpoint",
+                                params: ({ event }) => ({ endpoint: event.output }),
+                              },
+                            ],
+                          },
+                          renewFailed({ stale: true }),
+                        ],
+                        onError: renewFailed(),
+                      },
+                      after: { REFRESH_TIMEOUT: renewFailed({ timedOut: true }) },
+                    },
+                    renewBackoff: {
+                      after: {
+                        RENEW_RETRY_DELAY: [
+                          { guard: "isBeforeExpiry", target: "renewing" },
+                          {
+                            target: "lapsed",
+                            actions: { type: "notifyRenewal", params: { phase: "lapsed" } },
+                          },
+                        ],
+                      },
+                    },
+                    lapsed: {
+                      on: {
+                        "USER.UPDATE_ENDPOINT": {
+                          target: "scheduled",
+                          actions: ["setEndpoint", "resetRenewals"],
+                        },
+                      },
+                    },
+                  },
                 },
                 probing: {
                   entry: "pingBroker",
@@ -281,6 +413,7 @@ export const connectionMachine = connectionSetup.createMachine({
               services: context.services,
               endpoint: currentEndpoint(context),
               retry: Math.max(0, context.authFailures - 1),
+              reason: "refused" as const,
             }),
             onDone: {
               target: "waiting",

@@ -13,6 +13,7 @@ import {
   failureError,
   refreshError,
   refusalOf,
+  staleAnswerError,
 } from "./connection.errors.js";
 import type { ConnectionContext, TimeoutParams } from "./connection.types.js";
 
@@ -107,3 +108,31 @@ export const RESET_RETRIES = {
   earlyCloses: 0,
   retryDelayMs: 0,
 } as const;
+
+/**
+ * A refresh ahead failed (rejected, timed out, or answered with the
+ * credentials already held): attempt n waits the auth backoff n.
+ */
+export function countRenewFailure(
+  context: ConnectionContext,
+  event: FailureEvent,
+  params?: RenewFailureParams,
+): Pick<ConnectionContext, "renewFailures" | "renewDelayMs" | "error"> {
+  const renewFailures = context.renewFailures + 1;
+  return {
+    renewFailures,
+    renewDelayMs: backoffDelay(renewFailures, context.retry, context.random, context.renewDelayMs),
+    error: params?.stale
+      ? staleAnswerError()
+      : refreshError(context, event, params?.timedOut ? { timedOut: "REFRESH_TIMEOUT" } : {}),
+  };
+}
+
+/** Action params of a failed refresh ahead: why it counts as failed. */
+export interface RenewFailureParams {
+  readonly timedOut?: boolean;
+  readonly stale?: boolean;
+}
+
+/** A refresh ahead succeeded, or new credentials were set: the renewal counters start again. */
+export const RESET_RENEWALS = { renewFailures: 0, renewDelayMs: 0 } as const;

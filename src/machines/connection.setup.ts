@@ -16,12 +16,14 @@ import {
   setup,
   stopChild,
 } from "xstate";
-import { ClientFailedError } from "../errors.js";
+import { ClientFailedError, CredentialsExpiredError } from "../errors.js";
 import {
   followServerReference,
   type ResolvedEndpoint,
   withCurrentEndpoint,
 } from "../services/endpoint.js";
+import { EXPIRY_TOLERANCE_MS } from "../services/expiry.js";
+import { isExpiryDisconnect } from "../services/reason-codes.js";
 import {
   type FailureEvent,
   fatalRefusalError,
@@ -33,9 +35,12 @@ import {
   countEarlyCloseAsAuthFailure,
   countNetworkFailure,
   countRefreshFailure,
+  countRenewFailure,
   EARLY_CLOSES_BEFORE_REFRESH,
   isEarlyClose,
+  RESET_RENEWALS,
   RESET_RETRIES,
+  type RenewFailureParams,
 } from "./connection.retry.js";
 import { currentEndpoint } from "./connection.selectors.js";
 import type {
@@ -55,6 +60,14 @@ import type {
   RestoreSubscriptionsInput,
   TimeoutParams,
 } from "./connection.types.js";
+
+/** The longest delay a timer can hold (setTimeout's 2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** The current time, or null when the machine was given no clock (expiry is then never acted on). */
+function nowOf(context: Pick<ConnectionContext, "now">): number | null {
+  return context.now ? context.now() : null;
+}
 
 /** Placeholder for an actor the facade (or a test) must provide. */
 function required(name: string): never {
@@ -93,6 +106,23 @@ export const connectionSetup = setup({
       endpoints: ({ context }, params: { endpoint: ResolvedEndpoint }) =>
         withCurrentEndpoint(context.endpoints, context.endpointIndex, params.endpoint),
     }),
+    /** Remembers the credentials this connection attempt opens with. */
+    setLinkCredentials: assign({
+      linkCredentials: ({ context }) => {
+        const { password, expiresAt } = currentEndpoint(context);
+        return { password, expiresAt };
+      },
+    }),
+    /** Fresh credentials from a refresh ahead: the next connection's; the live one is left alone. */
+    setRenewedEndpoint: assign(({ context }, params: { endpoint: ResolvedEndpoint }) => ({
+      endpoints: withCurrentEndpoint(context.endpoints, context.endpointIndex, params.endpoint),
+      ...RESET_RENEWALS,
+    })),
+    countRenewFailure: assign(({ context, event }, params: RenewFailureParams | undefined) =>
+      countRenewFailure(context, event as FailureEvent, params),
+    ),
+    resetRenewals: assign(RESET_RENEWALS),
+    setExpiredError: assign({ error: () => new CredentialsExpiredError() }),
     /** Failover: the next connection tries the next endpoint of the list (README "Failover"). */
     rotateEndpoint: assign({
       endpointIndex: ({ context }) => (context.endpointIndex + 1) % context.endpoints.length,
@@ -138,6 +168,38 @@ export const connectionSetup = setup({
       type: "notify.restored" as const,
       result: params.result,
     })),
+    notifyRenewal: emit(
+      (
+        { context },
+        params:
+          | { phase: "started" | "failed" | "lapsed" }
+          | { phase: "succeeded"; endpoint: ResolvedEndpoint },
+      ) => {
+        const type = "notify.renewal" as const;
+        switch (params.phase) {
+          case "started":
+            return { type, renewal: { phase: "started", attempt: context.renewFailures + 1 } };
+          case "succeeded": {
+            const { expiresAt } = params.endpoint;
+            const attempt = context.renewFailures + 1;
+            return {
+              type,
+              renewal: {
+                phase: "succeeded",
+                attempt,
+                ...(expiresAt !== undefined ? { expiresAt } : {}),
+              },
+            };
+          }
+          case "failed": {
+            const error = context.error ?? new ClientFailedError("The refresh ahead", null);
+            return { type, renewal: { phase: "failed", attempt: context.renewFailures, error } };
+          }
+          default:
+            return { type, renewal: { phase: "lapsed", attempt: context.renewFailures } };
+        }
+      },
+    ),
     notifyError: emit(({ context }) => ({
       type: "notify.error" as const,
       error: context.error ?? new ClientFailedError("The connection", null),
@@ -162,6 +224,53 @@ export const connectionSetup = setup({
     /** This close before CONNACK is the `EARLY_CLOSES_BEFORE_REFRESH`th in a row. */
     isRepeatedEarlyClose: ({ context, event }) =>
       isEarlyClose(event as FailureEvent) && context.earlyCloses + 1 >= EARLY_CLOSES_BEFORE_REFRESH,
+    /** The connection ended at (or just before) the known expiry of the credentials it was opened with. */
+    isAtLinkExpiry: ({ context }) => {
+      const now = nowOf(context);
+      const expiresAt = context.linkCredentials?.expiresAt;
+      return now !== null && expiresAt !== undefined && now >= expiresAt - EXPIRY_TOLERANCE_MS;
+    },
+    /** The next connection's credentials are not the ones that just expired, and have life left. */
+    hasFreshCredentials: ({ context }) => {
+      const now = nowOf(context);
+      const next = currentEndpoint(context);
+      if (now === null || next.password === undefined) return false;
+      if (next.password.equals(context.linkCredentials?.password)) return false;
+      return next.expiresAt === undefined || next.expiresAt > now + EXPIRY_TOLERANCE_MS;
+    },
+    /** A server DISCONNECT that can mean "your credentials expired" (0x87, 0x98, 0xA0). */
+    isExpiryDisconnect: ({ event }) => {
+      const refusal = refusalOf(event);
+      return refusal !== undefined && isExpiryDisconnect(refusal);
+    },
+    /** A provider exists and the credentials' refresh point has passed. */
+    isRefreshPointReached: ({ context }) => {
+      const now = nowOf(context);
+      const { refreshAt } = currentEndpoint(context);
+      return (
+        context.hasCredentialsProvider &&
+        now !== null &&
+        refreshAt !== undefined &&
+        now >= refreshAt
+      );
+    },
+    /** A refresh ahead brought credentials other than the ones held, expiring no earlier. */
+    isNewerCredentials: ({ context, event }) => {
+      const output = (event as { output?: ResolvedEndpoint }).output;
+      const held = currentEndpoint(context);
+      if (!output || output.password?.equals(held.password)) return false;
+      return (
+        output.expiresAt === undefined ||
+        held.expiresAt === undefined ||
+        output.expiresAt > held.expiresAt
+      );
+    },
+    /** The credentials held have not expired yet (or their expiry is unknown). */
+    isBeforeExpiry: ({ context }) => {
+      const now = nowOf(context);
+      const { expiresAt } = currentEndpoint(context);
+      return now !== null && (expiresAt === undefined || now < expiresAt - EXPIRY_TOLERANCE_MS);
+    },
   },
   delays: {
     CONNECT_TIMEOUT: ({ context }) => context.timing.connectTimeoutMs,
@@ -173,6 +282,22 @@ export const connectionSetup = setup({
     AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
     STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
     PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
+    /** Until the credentials' refresh point; the longest timer when there is none (re-checked then). */
+    REFRESH_AHEAD: ({ context }) => {
+      const now = nowOf(context);
+      const { refreshAt } = currentEndpoint(context);
+      if (now === null || refreshAt === undefined || !context.hasCredentialsProvider) {
+        return MAX_TIMER_MS;
+      }
+      return Math.min(MAX_TIMER_MS, Math.max(0, refreshAt - now));
+    },
+    /** The auth backoff, but never past the expiry: then the refresh ahead gives up. */
+    RENEW_RETRY_DELAY: ({ context }) => {
+      const now = nowOf(context);
+      const { expiresAt } = currentEndpoint(context);
+      if (now === null || expiresAt === undefined) return context.renewDelayMs;
+      return Math.max(0, Math.min(context.renewDelayMs, expiresAt - EXPIRY_TOLERANCE_MS - now));
+    },
   },
 }).extend({
   actions: {

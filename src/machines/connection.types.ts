@@ -8,6 +8,7 @@ import type { CourierError } from "../errors.js";
 import type { BackoffPolicy, Random } from "../services/backoff.js";
 import type { ResolvedEndpoint } from "../services/endpoint.js";
 import type { Refusal } from "../services/reason-codes.js";
+import type { Secret } from "../services/secret.js";
 
 /**
  * What the client is doing. `client.state` is always one of these.
@@ -95,6 +96,20 @@ export interface ConnectionContext {
   readonly random: Random;
   /** From the input, handed on to the provided implementations; the machine never reads it. */
   readonly services: unknown;
+  /** The clock expiry decisions read (`ConnectionInput.now`); null: expiry is never acted on. */
+  readonly now: (() => number) | null;
+  /** The credentials the current connection attempt was opened with (their password and expiry). */
+  readonly linkCredentials: LinkCredentials | null;
+  /** Failed refreshes ahead of the current credentials' expiry. */
+  readonly renewFailures: number;
+  /** The delay before the next refresh ahead, drawn when its failure is counted. */
+  readonly renewDelayMs: number;
+}
+
+/** What the machine remembers of the credentials a connection was opened with. */
+export interface LinkCredentials {
+  readonly password: Secret | undefined;
+  readonly expiresAt: number | undefined;
 }
 
 /** What the machine starts from (`createActor(connectionMachine, { input })`). */
@@ -115,6 +130,13 @@ export interface ConnectionInput {
    * run replayable). Only read when `retry.jitter` is not `"none"`.
    */
   readonly random: Random;
+  /**
+   * The wall clock (ms since the epoch) the credentials' `expiresAt` and
+   * `refreshAt` are compared with, read like `random`: only through the
+   * input. Without it the machine never refreshes ahead and treats every
+   * close as a network loss. `RealtimeClient` passes `Date.now`.
+   */
+  readonly now?: () => number;
   /**
    * Whatever the implementations given to `provide()` need to reach their
    * client's services: every actor receives it in its input (`services`) and
@@ -159,7 +181,19 @@ export type ConnectionEventType = ConnectionEvent["type"];
 /** What the machine tells the outside world through `emit` (the facade forwards these). */
 export type ConnectionEmitted =
   | { type: "notify.error"; error: CourierError }
-  | { type: "notify.restored"; result: RestoreResult };
+  | { type: "notify.restored"; result: RestoreResult }
+  | { type: "notify.renewal"; renewal: Renewal };
+
+/** A refresh ahead of the credentials' expiry, told as it happens (`client.on("renewal")`). */
+export type Renewal =
+  /** The refresh point passed: the provider is being asked (`attempt` 1, 2, …). */
+  | { readonly phase: "started"; readonly attempt: number }
+  /** Fresh credentials are in hand: the next connection uses them; `expiresAt` when known. */
+  | { readonly phase: "succeeded"; readonly attempt: number; readonly expiresAt?: number }
+  /** The attempt failed; it is retried with the auth backoff until the expiry. */
+  | { readonly phase: "failed"; readonly attempt: number; readonly error: CourierError }
+  /** No fresh credentials came before the expiry: the page's flow takes over when the broker closes. */
+  | { readonly phase: "lapsed"; readonly attempt: number };
 
 /** Outcome of `restoreSubscriptions`. */
 export interface RestoreResult {
@@ -197,7 +231,20 @@ export interface RefreshCredentialsInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
   /** 0 for the first refresh after a rejection, then 1, 2, … */
   readonly retry: number;
+  /**
+   * Why: `refused` for the page's flow (the broker refused the credentials
+   * or closed at their expiry), `expiring` for a refresh ahead of the
+   * expiry while the connection stays up.
+   */
+  readonly reason: RefreshReason;
 }
+
+/**
+ * Why credentials are asked for: `refused` when the broker refused them (or
+ * closed the connection at their known expiry), `expiring` ahead of their
+ * expiry while the connection stays up (`refreshAhead`).
+ */
+export type RefreshReason = "refused" | "expiring";
 
 /** Sent to the `connectBroker` actor. */
 export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
@@ -230,6 +277,12 @@ export const CONNECTION_ACTIONS = [
   "notifyError",
   "startWatchingEnvironment",
   "stopWatchingEnvironment",
+  "setLinkCredentials",
+  "setRenewedEndpoint",
+  "countRenewFailure",
+  "resetRenewals",
+  "setExpiredError",
+  "notifyRenewal",
 ] as const;
 
 /** The names of the machine's actions (`connectionMachine.provide({ actions })`). */
@@ -245,6 +298,12 @@ export const CONNECTION_GUARDS = [
   "isOutOfNetworkRetries",
   "isOutOfAuthRetries",
   "isRepeatedEarlyClose",
+  "isAtLinkExpiry",
+  "hasFreshCredentials",
+  "isExpiryDisconnect",
+  "isRefreshPointReached",
+  "isNewerCredentials",
+  "isBeforeExpiry",
 ] as const;
 
 /** The names of the machine's guards. */
@@ -261,6 +320,8 @@ export const CONNECTION_DELAYS = [
   "AUTH_RETRY_DELAY",
   "STABLE_CONNECTION",
   "PROBE_TIMEOUT",
+  "REFRESH_AHEAD",
+  "RENEW_RETRY_DELAY",
 ] as const;
 
 /** The names of the machine's delays (`setup({ delays })`). */

@@ -7,12 +7,19 @@
  * the provider again at once, and the abandoned call's late answer is
  * dropped. A provider that shares its calls itself
  * (`sharesCalls`, as `RemoteCredentials` does) is called directly, so no
- * call is shared twice.
+ * call is shared twice. Beside each provider's call, the same layer keeps
+ * its latest answer with its expiry: a client holding older credentials
+ * takes it, while it has enough life, without a new request
+ * (`latest-answer.ts` says how much is enough).
  */
 
 import { AuthRefreshError, CourierError } from "../errors.js";
+import type { RefreshReason } from "../machines/connection.types.js";
 import type { Endpoint } from "./endpoint.js";
+import { type Answer, answerOf, type Held, isReusable } from "./latest-answer.js";
 import type { Secret } from "./secret.js";
+
+export type { RefreshReason };
 
 /**
  * What the client says when it asks a provider for credentials. More fields
@@ -22,11 +29,18 @@ export interface CredentialsRequest {
   /** Aborted when the client no longer needs the answer (disconnect, timeout). */
   readonly signal?: AbortSignal;
   /**
-   * The password the broker refused, when a refusal prompted the call (a
-   * provider shared between tabs uses it to tell whether credentials another
-   * tab fetched since are newer).
+   * The password the client wants replaced: the one the broker refused, or
+   * (`reason: "expiring"`) the one about to expire. A provider shared
+   * between tabs uses it to tell whether credentials another tab fetched
+   * since are newer.
    */
   readonly refused?: Secret;
+  /**
+   * Why the client asks: `"refused"` after the broker refused the
+   * credentials (or closed the connection at their expiry), `"expiring"`
+   * ahead of their expiry while the connection stays up (`refreshAhead`).
+   */
+  readonly reason?: RefreshReason;
 }
 
 /**
@@ -56,6 +70,12 @@ export interface AuthFailureContext {
   readonly signal: AbortSignal;
   /** 0 for the first refresh after a rejection, then 1, 2, … for retries. */
   readonly retry: number;
+  /**
+   * Why the call is made: `"refused"` (the page's flow: the broker refused
+   * the credentials, or closed the connection at their expiry) or
+   * `"expiring"` (ahead of their expiry, the connection still up).
+   */
+  readonly reason: RefreshReason;
 }
 
 /**
@@ -68,7 +88,18 @@ export type AuthFailureHandler =
 
 /** What the client knows when it asks `onAuthFailure` (a superset of both call forms' arguments). */
 export interface RefreshRequest extends AuthFailureContext {
-  readonly refused?: Secret;
+  /** The credentials the client holds (the refused or expiring ones). */
+  readonly held?: Held;
+  /** The client's clock, for the answer's receipt and expiry. @default Date.now */
+  readonly now?: () => number;
+  /** How long after the answer arrives it is first used (the page's wait after a refusal). */
+  readonly needMs?: number;
+}
+
+/** An answer and when this client received it. */
+export interface ReceivedCredentials {
+  readonly endpoint: Endpoint;
+  readonly receivedAt: number;
 }
 
 interface Flight {
@@ -79,6 +110,9 @@ interface Flight {
 
 /** In-flight calls per key (a provider, a function), shared across clients. */
 const flights = new WeakMap<object, Flight>();
+
+/** Each provider's latest answer, keyed like its calls, shared by every client of it. */
+const latest = new WeakMap<object, Answer<Endpoint>>();
 
 /**
  * Runs `start` once for every caller that arrives with the same `key` while a
@@ -144,19 +178,29 @@ function join<T>(
 }
 
 /**
- * Asks `handler` for credentials: a function with `{ signal, retry }`, a
- * provider with `{ signal, refused }`. Calls are shared among everyone
- * asking at the same time, unless the provider shares them itself.
+ * Asks `handler` for credentials: a function with `{ signal, retry, reason }`,
+ * a provider with `{ signal, refused, reason }`. The provider's latest answer
+ * is taken instead when it is newer than what the client holds and has life
+ * enough; otherwise calls are shared among everyone asking at the same time,
+ * unless the provider shares them itself.
  */
-export function requestCredentials(
+export async function requestCredentials(
   handler: AuthFailureHandler,
   request: RefreshRequest,
-): Promise<Endpoint> {
+): Promise<ReceivedCredentials> {
+  const now = request.now ?? Date.now;
+  const held = request.held ?? {};
+  const known = latest.get(handler);
+  if (known && isReusable(known, held, now(), request.needMs)) {
+    return { endpoint: { ...known.endpoint }, receivedAt: known.receivedAt };
+  }
+  const { retry, reason } = request;
+  const refused = held.password;
   // Async: a handler that throws synchronously rejects instead.
   const call = async (signal: AbortSignal): Promise<Endpoint> =>
     typeof handler === "function"
-      ? handler({ signal, retry: request.retry })
-      : handler.getCredentials(request.refused ? { signal, refused: request.refused } : { signal });
+      ? handler({ signal, retry, reason })
+      : handler.getCredentials(refused ? { signal, refused, reason } : { signal, reason });
   const answer =
     typeof handler !== "function" && handler.sharesCalls === true
       ? call(request.signal)
@@ -166,9 +210,21 @@ export function requestCredentials(
           request.signal,
           () => new AuthRefreshError("rejected", "the refresh was cancelled."),
         );
-  return answer.catch((error: unknown) => {
+  let endpoint: Endpoint;
+  try {
+    endpoint = await answer;
+  } catch (error) {
     throw asRefreshError(error);
-  });
+  }
+  const receivedAt = now();
+  // A malformed answer is refused by the caller and never handed to another client.
+  if (typeof endpoint === "object" && endpoint !== null && !Array.isArray(endpoint)) {
+    const current = latest.get(handler);
+    if (!current || current.receivedAt <= receivedAt) {
+      latest.set(handler, answerOf({ ...endpoint }, receivedAt));
+    }
+  }
+  return { endpoint, receivedAt };
 }
 
 /** Tells a provider that implements `usingCredentials` which password a client uses. */

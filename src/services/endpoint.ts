@@ -4,6 +4,8 @@
  */
 
 import { InvalidOptionsError } from "../errors.js";
+import type { Random } from "./backoff.js";
+import { expiryOf, type RefreshAheadPolicy, refreshPoint } from "./expiry.js";
 import { Secret } from "./secret.js";
 import { shown } from "./values.js";
 
@@ -34,6 +36,16 @@ export interface Endpoint {
    * @default a random `courier_…` identifier chosen once per client
    */
   clientId?: string;
+  /**
+   * When these credentials expire: milliseconds since the epoch, or a `Date`.
+   * The client then asks for fresh ones shortly before (`refreshAhead`) and
+   * treats a connection the broker ends at that moment as expired rather
+   * than lost. Without it, a JWT password's `exp` claim is read (decoded,
+   * never verified). Setting a new `password` without `expiresAt` forgets
+   * the old expiry.
+   * @default the JWT's `exp` (lifetime `exp − iat` counted from receipt when it has `iat`), else unknown
+   */
+  expiresAt?: number | Date;
 }
 
 /**
@@ -53,6 +65,12 @@ export interface ResolvedEndpoint {
   readonly username?: string;
   readonly password?: Secret;
   readonly clientId: string;
+  /** When the credentials expire (ms since the epoch, this client's clock), when known. */
+  readonly expiresAt?: number;
+  /** When the client received these credentials (ms, this client's clock); set with a password or `expiresAt`. */
+  readonly receivedAt?: number;
+  /** When to ask for fresh ones ahead of `expiresAt`; absent when unknown or `refreshAhead` is off. */
+  readonly refreshAt?: number;
 }
 
 const DEFAULT_WS_PATH = "/mqtt";
@@ -88,6 +106,7 @@ export function resolveEndpoint(
   input: unknown,
   field: string,
   fallbackClientId: string,
+  receivedAt: number = Date.now(),
 ): ResolvedEndpoint {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InvalidOptionsError(field, "expected an object like { host, port }");
@@ -145,6 +164,17 @@ export function resolveEndpoint(
   if (new TextEncoder().encode(clientId).length > MAX_CLIENT_ID_BYTES) {
     throw new InvalidOptionsError(`${field}.clientId`, "longer than 65535 bytes");
   }
+  const expiresAt = e.expiresAt;
+  if (
+    expiresAt !== undefined &&
+    !(typeof expiresAt === "number" && Number.isFinite(expiresAt) && expiresAt > 0) &&
+    !(expiresAt instanceof Date && Number.isFinite(expiresAt.getTime()))
+  ) {
+    throw new InvalidOptionsError(
+      `${field}.expiresAt`,
+      "expected milliseconds since the epoch or a valid Date",
+    );
+  }
   const resolved: {
     -readonly [K in keyof ResolvedEndpoint]: ResolvedEndpoint[K];
   } = { host: bareHost, port, scheme: scheme as Scheme, path, clientId };
@@ -153,7 +183,38 @@ export function resolveEndpoint(
     resolved.password =
       e.password instanceof Secret ? e.password : new Secret(e.password as string);
   }
+  const expiry = expiryOf(
+    expiresAt as number | Date | undefined,
+    typeof e.password === "string" ? e.password : undefined,
+    receivedAt,
+  );
+  if (expiry !== undefined) resolved.expiresAt = expiry;
+  if (expiry !== undefined || resolved.password !== undefined) resolved.receivedAt = receivedAt;
   return resolved;
+}
+
+const EXPIRY_FIELDS = ["expiresAt", "receivedAt", "refreshAt"] as const;
+
+function withoutExpiry(endpoint: ResolvedEndpoint): ResolvedEndpoint {
+  const { expiresAt: _e, receivedAt: _r, refreshAt: _f, ...rest } = endpoint;
+  return rest;
+}
+
+/**
+ * `endpoint` with its refresh point (`refreshAt`) drawn for `policy`, or
+ * without one when its expiry is unknown or refreshing ahead is off. The
+ * jitter is drawn once per credentials: call it when they arrive.
+ */
+export function scheduleRefresh(
+  endpoint: ResolvedEndpoint,
+  policy: RefreshAheadPolicy | false,
+  random: Random,
+): ResolvedEndpoint {
+  const { expiresAt, receivedAt } = endpoint;
+  const { refreshAt: _drop, ...rest } = endpoint;
+  if (policy === false || expiresAt === undefined || receivedAt === undefined) return rest;
+  const at = refreshPoint(expiresAt, receivedAt, policy, random);
+  return at === undefined ? rest : { ...rest, refreshAt: at };
 }
 
 /**
@@ -167,8 +228,9 @@ export function patchEndpoint(
   patch: unknown,
   protocolVersion: number,
   field: string,
+  receivedAt: number = Date.now(),
 ): ResolvedEndpoint {
-  const next = mergeEndpoint(current, patch, field);
+  const next = mergeEndpoint(current, patch, field, receivedAt);
   assertCredentialsFit(next, protocolVersion, field);
   return next;
 }
@@ -178,16 +240,34 @@ export function patchEndpoint(
  * fields the patch omits keep their values; a field it sets, even to
  * `undefined`, replaces).
  * The client identifier is never dropped: omitting it keeps the current one.
+ * The expiry belongs to the password: new credentials bring their own (or
+ * none, received at `receivedAt`); the same password kept keeps its expiry.
  */
 export function mergeEndpoint(
   current: ResolvedEndpoint,
   patch: unknown,
   field: string,
+  receivedAt: number = Date.now(),
 ): ResolvedEndpoint {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) {
     throw new InvalidOptionsError(field, "expected an object like { host, port }");
   }
-  return resolveEndpoint({ ...current, ...patch }, field, current.clientId);
+  const p = patch as { password?: unknown; expiresAt?: unknown };
+  const samePassword =
+    !("password" in p) ||
+    (typeof p.password === "string" && current.password?.equals(new Secret(p.password))) ||
+    (p.password instanceof Secret && p.password.equals(current.password));
+  const next = resolveEndpoint(
+    { ...withoutExpiry(current), ...patch },
+    field,
+    current.clientId,
+    receivedAt,
+  );
+  if (!samePassword || "expiresAt" in p) return next;
+  const kept: { -readonly [K in keyof ResolvedEndpoint]: ResolvedEndpoint[K] } =
+    withoutExpiry(next);
+  for (const key of EXPIRY_FIELDS) if (current[key] !== undefined) kept[key] = current[key];
+  return kept;
 }
 
 /**
@@ -219,12 +299,15 @@ export function withCurrentEndpoint(
 ): ResolvedEndpoint[] {
   return endpoints.map((endpoint, i) => {
     if (i === index) return next;
-    const { username: _u, password: _p, ...address } = endpoint;
+    const { username: _u, password: _p, ...address } = withoutExpiry(endpoint);
     return {
       ...address,
       clientId: next.clientId,
       ...(next.username !== undefined ? { username: next.username } : {}),
       ...(next.password !== undefined ? { password: next.password } : {}),
+      ...(next.expiresAt !== undefined ? { expiresAt: next.expiresAt } : {}),
+      ...(next.receivedAt !== undefined ? { receivedAt: next.receivedAt } : {}),
+      ...(next.refreshAt !== undefined ? { refreshAt: next.refreshAt } : {}),
     };
   });
 }

@@ -137,3 +137,17 @@ function v5(reasonCode: number, fatal: ReadonlySet<number>): RefusalCategory {
 export function isFailureCode(reasonCode: number): boolean {
   return reasonCode >= 0x80;
 }
+
+/**
+ * DISCONNECT codes a broker ends a connection with when its credentials run
+ * out (MQTT 5 §3.14.2.1): 0x87 Not authorized, 0x98 Administrative action
+ * (mosquitto's dynamic-security plugin dropping a user), 0xA0 Maximum
+ * connect time. Around the credentials' known expiry, the client reconnects
+ * at once with fresh ones instead of backing off or refreshing.
+ */
+const EXPIRY_DISCONNECT_V5 = new Set([0x87, 0x98, 0xa0]);
+
+/** True for a server DISCONNECT that can mean "your credentials expired". */
+export function isExpiryDisconnect(refusal: Refusal): boolean {
+  return refusal.source === "disconnect" && EXPIRY_DISCONNECT_V5.has(refusal.reasonCode);
+}

@@ -13,7 +13,7 @@ type Of<T extends DemoEvent["type"]> = Extract<DemoEvent, { type: T }>;
 const VIEWERS = ["viewer-1", "viewer-2", "viewer-3"];
 
 describe("npm run demo -- --ttl 3 --duration 12 --clients 3 --json", () => {
-  test("survives every expiry: ≥ 2 refresh cycles per viewer, one token request per cycle, nothing lost, exit 0", async () => {
+  test("survives every expiry: viewers renewing ahead back in ms, the page's flow beside them, no refused CONNECT, nothing lost, exit 0", async () => {
     const { code, stdout, stderr } = await runDemoProcess(
       ["--ttl", "3", "--duration", "12", "--clients", "3", "--json"],
       60_000,
@@ -28,51 +28,68 @@ describe("npm run demo -- --ttl 3 --duration 12 --clients 3 --json", () => {
     expect(stderr).toBe("");
     expect(code).toBe(0);
 
-    // Refresh cycles, counted from the state transitions themselves.
+    // viewer-1 and viewer-2 renew ahead of each expiry; viewer-3 (refreshAhead: false) shows the
+    // page's flow. Counted from the state transitions themselves.
+    const AHEAD = ["viewer-1", "viewer-2"];
+    const REACTIVE = "viewer-3";
+    const pathOf = (client: string) =>
+      of("client.state")
+        .filter((e) => e.client === client)
+        .map((e) => e.state)
+        .join(" ");
     const refreshes = (client: string) =>
       of("client.state").filter((e) => e.client === client && e.state === "refreshing").length;
-    const perViewer = VIEWERS.map(refreshes);
-    for (const n of perViewer) expect(n).toBeGreaterThanOrEqual(2);
-    const cycles = Math.max(...perViewer);
-
-    // Dedup: the shared RemoteCredentials asked once per cycle (its first request was the initial token).
-    const viewerTokens = of("token.issued").filter((e) => e.userId === "viewer");
-    expect(viewerTokens.length - 1).toBe(cycles);
-    expect(perViewer).toEqual(VIEWERS.map(() => cycles));
-
-    // Each cycle is the page's flow, with the 2 s wait.
-    for (const viewer of VIEWERS) {
-      const states = of("client.state").filter((e) => e.client === viewer);
-      const path = states.map((e) => e.state).join(" ");
-      const cycle = "authFailed refreshing waiting reconnecting restoring connected";
-      expect(path.split(cycle).length - 1).toBeGreaterThanOrEqual(2);
-      for (const left of states.filter((e) => e.previous === "waiting"))
-        expect(left.durationMs).toBeGreaterThanOrEqual(1990);
+    const cycles = refreshes(REACTIVE);
+    expect(cycles).toBeGreaterThanOrEqual(2);
+    // Closed at the token's known expiry, it enters the page's flow with no refusal first.
+    const cycle = "connected refreshing waiting reconnecting restoring connected";
+    expect(pathOf(REACTIVE).split(cycle).length - 1).toBeGreaterThanOrEqual(2);
+    for (const left of of("client.state").filter(
+      (e) => e.client === REACTIVE && e.previous === "waiting",
+    ))
+      expect(left.durationMs).toBeGreaterThanOrEqual(1990);
+    // Renewing ahead: straight back at every expiry, never a refresh after the close.
+    for (const viewer of AHEAD) {
+      expect(refreshes(viewer)).toBe(0);
+      const rotation = "connected reconnecting restoring connected";
+      expect(pathOf(viewer).split(rotation).length - 1).toBeGreaterThanOrEqual(2);
     }
-    expect(of("broker.refused").every((e) => e.returnCode === 5 && e.reason === "expired")).toBe(
-      true,
-    );
+    expect(of("broker.refused")).toEqual([]);
     const viewerKicks = of("broker.kicked").filter((e) => VIEWERS.includes(e.clientId));
     expect(viewerKicks.length).toBeGreaterThanOrEqual(2 * VIEWERS.length);
 
-    // Nothing lost, by the summary and by the stream of restores.
+    // The summary compares both, honestly: offline per expiry and refused CONNECTs.
     const summary = events.at(-1) as Of<"demo.summary">;
+    expect(summary.modes.ahead.viewers).toEqual(AHEAD);
+    expect(summary.modes.reactive.viewers).toEqual([REACTIVE]);
+    expect(summary.modes.ahead.refusedConnects).toBe(0);
+    expect(summary.modes.reactive.refusedConnects).toBe(0);
+    expect(summary.modes.ahead.expiries).toBeGreaterThanOrEqual(4);
+    expect(summary.modes.ahead.worstOfflineMs).toBeLessThan(1000);
+    expect(summary.modes.reactive.medianOfflineMs).toBeGreaterThanOrEqual(2000);
+    expect(summary.refreshCycles).toBe(cycles);
+
+    // Sharing: one RemoteCredentials for every viewer, fewer requests than refreshes asked for.
+    const viewerTokens = of("token.issued").filter((e) => e.userId === "viewer");
+    expect(summary.tokenRequests.viewerRefreshes).toBe(viewerTokens.length - 1);
+    expect(summary.tokenRequests.viewerRefreshes).toBeLessThan(
+      summary.tokenRequests.viewerRefreshCalls,
+    );
+
+    // Nothing lost, by the summary and by the stream of restores.
     expect(summary.type).toBe("demo.summary");
     expect(summary.ok).toBe(true);
     expect(summary.messages.lost).toBe(0);
     expect(summary.messages.published).toBeGreaterThan(100);
     expect(summary.messages.received).toBe(summary.messages.published * VIEWERS.length);
     expect(summary.messages.failed).toBe(0);
-    expect(summary.refreshCycles).toBe(cycles);
-    expect(summary.tokenRequests.viewerRefreshes).toBe(cycles);
-    expect(summary.tokenRequests.viewerRefreshCalls).toBe(cycles * VIEWERS.length);
     const recoveries = of("client.restored").flatMap((e) =>
       e.recoveryMs === undefined ? [] : [e.recoveryMs],
     );
     expect(summary.worstRecoveryMs).toBe(Math.max(...recoveries));
-    // The kept session needs no re-subscribing: every restore after a refresh had sessionPresent.
+    // The kept session needs no re-subscribing: every restore after an expiry had sessionPresent.
     const afterRefresh = of("client.restored").filter(
-      (e) => e.recoveryMs !== undefined && e.client !== "publisher",
+      (e) => e.offlineMs !== undefined && e.client !== "publisher",
     );
     expect(afterRefresh.length).toBeGreaterThanOrEqual(2 * VIEWERS.length);
     for (const restore of afterRefresh)
@@ -83,7 +100,7 @@ describe("npm run demo -- --ttl 3 --duration 12 --clients 3 --json", () => {
 describe("npm run demo -- --clean (sessions not kept)", () => {
   test("loses what was published while the viewer refreshed, says so, and exits 1", async () => {
     const { code, stdout } = await runDemoProcess(
-      ["--ttl", "3", "--duration", "5", "--clients", "1", "--clean", "--json"],
+      ["--ttl", "3", "--duration", "5", "--clients", "2", "--clean", "--json"],
       60_000,
     );
     const events = stdout
@@ -94,10 +111,11 @@ describe("npm run demo -- --clean (sessions not kept)", () => {
     expect(code).toBe(1);
     expect(summary.ok).toBe(false);
     expect(summary.messages.lost).toBeGreaterThan(0);
-    expect(summary.clients["viewer-1"]?.lostSeqs?.length).toBeGreaterThan(0);
+    // viewer-2 is on the page's flow (refreshAhead: false): offline for the 2 s wait.
+    expect(summary.clients["viewer-2"]?.lostSeqs?.length).toBeGreaterThan(0);
     // Without a kept session, the SDK re-subscribes every tracked filter, in one packet.
     const restores = events.filter(
-      (e): e is Of<"client.restored"> => e.type === "client.restored" && e.client === "viewer-1",
+      (e): e is Of<"client.restored"> => e.type === "client.restored" && e.client === "viewer-2",
     );
     expect(restores.at(-1)).toMatchObject({ sessionPresent: false, filters: 3, packets: 1 });
     expect(restores.at(-1)?.recoveryMs).toBeDefined();

@@ -44,3 +44,15 @@ test("a network loss without an auth failure has an offline time but no recovery
   expect(tracker.restored(1010)).toEqual({ offlineMs: 1010 });
   expect(tracker.recoveries).toBe(0);
 });
+
+test("closed at the known expiry: the page's flow starts at refreshing, which counts as the auth failure", () => {
+  const tracker = new RecoveryTracker(2000);
+  tracker.state("connecting", "idle", 0);
+  tracker.state("connected", "restoring", 10);
+  tracker.state("refreshing", "connected", 5000);
+  tracker.state("waiting", "refreshing", 5050);
+  tracker.state("reconnecting", "waiting", 7050);
+  tracker.state("restoring", "reconnecting", 7055);
+  expect(tracker.restored(7060)).toEqual({ recoveryMs: 60, offlineMs: 2060 });
+  expect(tracker).toMatchObject({ refreshes: 1, authFailures: 1, recoveries: 1 });
+});

@@ -152,6 +152,24 @@ test("each delay's 'set by' option really sets it", () => {
       if (field === undefined) patch[group] = 7.5;
       else patch[group] = { ...(patch[group] as Record<string, number>), [field]: 7.5 };
     }
+    if (name === "REFRESH_AHEAD") {
+      // The options set the lead before the credentials' expiry: 7.5 s + u · 7.5 s.
+      const now = Date.now();
+      const expiresAt = now + 3_600_000;
+      const resolved = resolveOptions({
+        endpoint: { host: "h", port: 1, username: "u", password: "p", expiresAt },
+        onAuthFailure: () => ({ host: "h", port: 1 }),
+        ...patch,
+      });
+      const context = createActor(connectionMachine, {
+        input: machineInput(resolved, { random: Math.random, now: () => now }),
+      }).getSnapshot().context;
+      const delay = (connectionMachine.implementations.delays as Record<string, DelayFn>)[name];
+      const lead = expiresAt - now - (delay?.({ context, event: { type: "" } }) ?? 0);
+      expect(lead, name).toBeGreaterThanOrEqual(7500);
+      expect(lead, name).toBeLessThanOrEqual(15_000);
+      continue;
+    }
     const resolved = resolveOptions({ endpoint: { host: "h", port: 1 }, ...patch });
     const context = createActor(connectionMachine, {
       input: machineInput(resolved, { random: Math.random }),

@@ -45,7 +45,8 @@ test("the plain page reads ticks through a token expiry", async () => {
   while (kicked.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   expect(kicked).toHaveLength(1);
   await page.waitForFunction(
-    () => document.getElementById("log")?.textContent?.includes("refreshing → waiting"),
+    // Renewed ahead of the expiry (the default): rotated to the fresh token at the close.
+    () => document.getElementById("log")?.textContent?.includes("connected → reconnecting"),
     undefined,
     { polling: 50, timeout: 15_000 },
   );

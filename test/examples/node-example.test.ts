@@ -1,7 +1,7 @@
 /**
  * The Node example, run as a user runs it — `npm run example -- node` —
  * against the demo stack with tokens living 3 s: it must read messages,
- * live through a token expiry (the page's flow) and keep reading after it,
+ * live through a token expiry (renewed ahead, rotated at the close) and keep reading after it,
  * end its loop when its signal fires, disconnect (`await using`), and exit 0.
  */
 
@@ -36,8 +36,9 @@ test("npm run example -- node lives through a token expiry and exits 0", {
   const { code, output } = await run(["node", "--ttl", "3", "--duration", "8"]);
   expect(output).toMatch(/restoring → connected/);
   const lines = output.split("\n");
-  // The page's flow, once the first token expired.
-  const refreshed = lines.findIndex((line) => line.startsWith("refreshing → waiting"));
+  // Renewed ahead of the first token's expiry (the default): at the broker's close the client
+  // rotates to the fresh token at once, without the page's refresh and 2 s wait.
+  const refreshed = lines.findIndex((line) => line.startsWith("connected → reconnecting"));
   expect(refreshed).toBeGreaterThan(0);
   const reconnected = lines.findIndex(
     (line, i) => i > refreshed && line.startsWith("restoring → connected"),

@@ -56,7 +56,7 @@ export function causeOf(world: World, step: ModelStep, at: number): Cause {
     case "USER.CONNECT":
       return { ready: () => true, run: () => c.connect().catch(noop) };
     case "USER.DISCONNECT":
-      if (from === "live" || from === "probing") {
+      if (from === "scheduled" || from === "probing") {
         // An unacknowledged QoS 1 publish: the graceful close waits for its PUBACK (held).
         let published = false;
         return {

@@ -6,7 +6,7 @@
 
 import type { ChartTransition } from "../../scripts/statecharts/chart.js";
 import { guardLabel } from "../../scripts/statecharts/svg.js";
-import { noRealCause } from "./faults.js";
+import { expirySuite, noRealCause } from "./faults.js";
 import { chart } from "./model-graph.js";
 
 export interface CoverageRow {
@@ -17,6 +17,8 @@ export interface CoverageRow {
   readonly machine: number;
   /** Why no real client can take it, if so (faults.ts). */
   readonly noRealCause: string | undefined;
+  /** The suite that takes it instead of the generated paths (expiry-driven; faults.ts). */
+  readonly elsewhere: { readonly by: string; readonly real: boolean } | undefined;
 }
 
 export interface Coverage {
@@ -39,8 +41,11 @@ export function computeCoverage(
     client: count(client, transition.key),
     machine: count(machine, transition.key),
     noRealCause: noRealCause(transition.key),
+    elsewhere: expirySuite(transition.key),
   }));
-  const missing = rows.filter((r) => (r.noRealCause ? r.machine === 0 : r.client === 0));
+  const missing = rows.filter((r) =>
+    r.noRealCause ? r.machine === 0 : r.elsewhere ? false : r.client === 0,
+  );
   const contradicted = rows.filter((r) => r.noRealCause && r.client > 0);
   return {
     rows,
@@ -65,18 +70,27 @@ export function formatCoverage(coverage: Coverage): string {
         ? r.transition.targets.map(short).join(",")
         : "(stays)",
     String(r.client),
-    r.noRealCause ? `${r.machine} (no real cause)` : "",
+    r.noRealCause
+      ? `${r.machine} (no real cause)`
+      : r.elsewhere && r.client === 0
+        ? `taken in ${r.elsewhere.by}${r.elsewhere.real ? " (real client)" : " (machine)"}`
+        : "",
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => (l[c] ?? "").length)));
   const row = (cells: string[]) => cells.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join("  ");
   const onClient = coverage.rows.filter((r) => r.client > 0).length;
-  const onMachine = coverage.rows.filter((r) => r.client === 0 && r.machine > 0).length;
+  const onMachine = coverage.rows.filter(
+    (r) => r.client === 0 && r.machine > 0 && !r.elsewhere,
+  ).length;
+  const elsewhere = coverage.rows.filter((r) => r.client === 0 && r.elsewhere);
   return [
     row(header),
     ...lines.map(row),
     "",
     `${coverage.rows.length} transitions: ${onClient} taken on a real client against a real broker, ` +
       `${onMachine} only on the machine (no real cause; reasons in test/model/faults.ts); ` +
+      `${elsewhere.filter((r) => r.elsewhere?.real).length} expiry-driven ones on a real client and ` +
+      `${elsewhere.filter((r) => !r.elsewhere?.real).length} on the machine by the suites named (the paths have no clock); ` +
       `coverage ${coverage.percent} %`,
     ...coverage.missing.map((r) => `NOT COVERED: ${r.transition.key}`),
     ...coverage.contradicted.map(

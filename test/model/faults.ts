@@ -43,11 +43,65 @@ const NO_REAL_CAUSE: readonly { readonly match: RegExp; readonly reason: string 
       "disconnect() before CONNACK force-closes the socket at once, and after CONNACK mqtt.js treats another CONNACK as a protocol error",
   },
   {
+    match: /\.live\.scheduled\|xstate\.after\.REFRESH_AHEAD\.[^|]+\|1$/,
+    reason:
+      "with no refresh point the timer is armed for setTimeout's longest delay (about 24.8 days) and re-armed when it fires; timers never fire early, so no test can wait for it",
+  },
+  {
     match: /\.connecting\|xstate\.after\.CONNECT_TIMEOUT\.[^|]+\|0$/,
     reason:
       "connect() resets the retry counters, so on the first connection isOutOfNetworkRetries holds only with maxRetries 0, which RealtimeClient rejects (retryBackoff.maxRetries ≥ 1)",
   },
 ];
+
+/**
+ * Transitions driven by the credentials' expiry (refresh ahead, rotation, a
+ * known-expired close). Their guards read the wall clock against the
+ * credentials' `expiresAt` / `refreshAt`, which the generated paths do not
+ * model (the traversal has no clock, so the guards are false there). Each is
+ * taken instead by the suite named, which asserts the transition by key:
+ * on a real client against aedes (the demo stack) or mosquitto where `real`,
+ * else on the machine with a SimulatedClock.
+ */
+const EXPIRY_SUITES: readonly {
+  readonly match: RegExp;
+  readonly by: string;
+  readonly real: boolean;
+}[] = [
+  {
+    match: /^connection\.session\.link\|MQTT\.CLOSED\|[01]$/,
+    by: "test/client/expiry-rotation.test.ts",
+    real: true,
+  },
+  {
+    match: /^connection\.session\.link\|MQTT\.DISCONNECT\|[01]$/,
+    by: "test/brokers/mqtt5-expiry.test.ts",
+    real: true,
+  },
+  {
+    match:
+      /\.live\.(scheduled\|xstate\.after\.REFRESH_AHEAD\.[^|]+\|0|renewing\|xstate\.(done|error)\.actor\.[^|]+\|0|renewBackoff\|xstate\.after\.[^|]+\|1)$/,
+    by: "test/client/expiry-rotation.test.ts",
+    real: true,
+  },
+  {
+    match:
+      /\.live\.(renewing\|xstate\.done\.actor\.[^|]+\|1|renewing\|xstate\.after\.REFRESH_TIMEOUT\.[^|]+\|0|renewBackoff\|xstate\.after\.[^|]+\|0|lapsed\|USER\.UPDATE_ENDPOINT\|0)$/,
+    by: "test/machine/refresh-ahead.test.ts",
+    real: false,
+  },
+];
+
+/** The suite that takes an expiry-driven transition instead of the generated paths, if any. */
+export function expirySuite(transitionKey: string): { by: string; real: boolean } | undefined {
+  const entry = EXPIRY_SUITES.find((e) => e.match.test(transitionKey));
+  return entry && { by: entry.by, real: entry.real };
+}
+
+/** Every transition key `expirySuite` names, for the suites to assert they take them. */
+export function expirySuiteKeys(by: string): string[] {
+  return chart.transitions.map((t) => t.key).filter((key) => expirySuite(key)?.by === by);
+}
 
 export function noRealCause(transitionKey: string): string | undefined {
   return NO_REAL_CAUSE.find((entry) => entry.match.test(transitionKey))?.reason;

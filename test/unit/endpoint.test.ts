@@ -180,6 +180,7 @@ describe("the password is sealed", () => {
 
   it("JSON keeps the other fields", () => {
     expect(JSON.parse(JSON.stringify(resolved))).toEqual({
+      receivedAt: expect.any(Number),
       host: "h",
       port: 1,
       scheme: "mqtt",

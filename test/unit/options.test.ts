@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { type RealtimeClientOptions, resolveOptions } from "../../src/client/options.js";
+import {
+  machineInput,
+  type RealtimeClientOptions,
+  resolveOptions,
+} from "../../src/client/options.js";
 import { InvalidOptionsError } from "../../src/errors.js";
 import { mqttLog } from "../../src/services/mqtt-log.js";
 
@@ -274,6 +278,17 @@ describe("resolveOptions rejects each invalid option, naming it", () => {
     ["inspect 1", { inspect: 1 }, "inspect"],
     ["inspect a string", { inspect: "devtools" }, "inspect"],
     ["mqtt a string", { mqtt: "keepalive=5" }, "mqtt"],
+    ["refreshAhead true", { refreshAhead: true }, "refreshAhead"],
+    [
+      "refreshAhead.marginSeconds -1",
+      { refreshAhead: { marginSeconds: -1 } },
+      "refreshAhead.marginSeconds",
+    ],
+    [
+      "refreshAhead.jitterSeconds '5'",
+      { refreshAhead: { jitterSeconds: "5" } },
+      "refreshAhead.jitterSeconds",
+    ],
     // Durations past 2147483647 ms: a timer would fire after 1 ms.
     [
       "baseSeconds 3e6",
@@ -453,5 +468,44 @@ describe("the debug option and mqtt.js's logger", () => {
     ["mqtt.log set by the user", { mqtt: { log: console.log } }, "mqtt.log"],
   ])("%s → %s", (_, extra, field) => {
     expect(invalid(() => resolveOptions(withOptions(extra))).field).toBe(field);
+  });
+});
+
+describe("refreshAhead", () => {
+  const expiring = {
+    host: "h",
+    port: 1,
+    username: "u",
+    password: "p",
+    expiresAt: Date.now() + 3_600_000,
+  };
+  /** The starting endpoint the machine gets: its refresh point drawn from the input's random source. */
+  const started = (options: RealtimeClientOptions, random = Math.random) =>
+    machineInput(resolveOptions(options), { random }).endpoints[0];
+  it("is on by default with a 30 s margin and a 30 s jitter: the refresh point is drawn", () => {
+    const resolved = resolveOptions({ endpoint: expiring });
+    expect(resolved.refreshAhead).toEqual({ marginSeconds: 30, jitterSeconds: 30 });
+    const lead = (expiring.expiresAt - (started({ endpoint: expiring })?.refreshAt ?? 0)) / 1000;
+    expect(lead).toBeGreaterThanOrEqual(30);
+    expect(lead).toBeLessThanOrEqual(60);
+  });
+  it("false: no refresh point, the expiry still known", () => {
+    const resolved = resolveOptions({ endpoint: expiring, refreshAhead: false });
+    expect(resolved.refreshAhead).toBe(false);
+    const endpoint = started({ endpoint: expiring, refreshAhead: false });
+    expect(endpoint?.refreshAt).toBeUndefined();
+    expect(endpoint?.expiresAt).toBe(expiring.expiresAt);
+  });
+  it("takes its own margin and jitter", () => {
+    const endpoint = started({
+      endpoint: expiring,
+      refreshAhead: { marginSeconds: 5, jitterSeconds: 0 },
+    });
+    expect(endpoint?.refreshAt).toBe(expiring.expiresAt - 5000);
+  });
+  it("draws the jitter from the machine input's random source", () => {
+    const options = { endpoint: expiring, refreshAhead: { marginSeconds: 10, jitterSeconds: 20 } };
+    expect(started(options, () => 0)?.refreshAt).toBe(expiring.expiresAt - 10_000);
+    expect(started(options, () => 0.5)?.refreshAt).toBe(expiring.expiresAt - 20_000);
   });
 });

@@ -12,6 +12,7 @@ import {
   type Message,
   type MessageStream,
   type RealtimeClient,
+  type Renewal,
   type RestoreResult,
   type StateChange,
 } from "@armaanjain/courier-web-sdk";
@@ -25,7 +26,8 @@ export async function coreApiTypes(client: RealtimeClient) {
   exact<Equal<Awaited<ReturnType<typeof client.once<"message">>>, Message>>();
   exact<Equal<Awaited<ReturnType<typeof client.once<"error">>>, CourierError>>();
   exact<Equal<Awaited<ReturnType<typeof client.once<"restored">>>, RestoreResult>>();
-  exact<Equal<keyof ClientEvents, "stateChange" | "message" | "error" | "restored">>();
+  exact<Equal<Awaited<ReturnType<typeof client.once<"renewal">>>, Renewal>>();
+  exact<Equal<keyof ClientEvents, "stateChange" | "message" | "error" | "restored" | "renewal">>();
 
   const change = await client.once("stateChange", { filter: (c) => c.state === "connected" });
   const state: ConnectionState = change.state;

@@ -22,6 +22,7 @@ export function createE2EPage(inspect?: RealtimeClientOptions["inspect"]): E2EPa
     tokenRequests: 0,
     errors: [],
     lifecycle: [],
+    renewals: [],
   };
   let client: RealtimeClient | undefined;
 
@@ -65,6 +66,8 @@ export function createE2EPage(inspect?: RealtimeClientOptions["inspect"]): E2EPa
     const options: RealtimeClientOptions = {
       endpoint: { ...initial, clientId: config.clientId },
       onAuthFailure: credentials,
+      // The page's flow unless the test asks for renewing ahead of the expiry.
+      refreshAhead: config.refreshAhead ?? false,
       // A persistent session: the broker keeps QoS 1 messages while the page is away.
       mqtt: { clean: false, keepalive: config.keepaliveSeconds ?? 60 },
       // A token that lived seconds proved itself: do not climb the backoff across expiries.
@@ -75,6 +78,9 @@ export function createE2EPage(inspect?: RealtimeClientOptions["inspect"]): E2EPa
     client = new RealtimeClient(options);
     client.on("stateChange", ({ state, previous, at, durationMs }) =>
       observed.states.push({ state, previous, at, durationMs }),
+    );
+    client.on("renewal", (renewal) =>
+      observed.renewals.push({ phase: renewal.phase, at: Date.now() }),
     );
     client.on("error", (error) =>
       observed.errors.push({ code: error.code, message: error.message, at: Date.now() }),

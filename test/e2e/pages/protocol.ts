@@ -24,6 +24,10 @@ export interface StartConfig {
   readonly keepaliveSeconds?: number;
   readonly probeSeconds?: number;
   readonly retryBackoff?: { readonly baseSeconds: number; readonly ceilSeconds: number };
+  /** `RealtimeClient` option; the page's default is `false` (the page's flow at every expiry). */
+  readonly refreshAhead?:
+    | false
+    | { readonly marginSeconds?: number; readonly jitterSeconds?: number };
 }
 
 export interface ObservedState {
@@ -40,6 +44,8 @@ export interface Observed {
   /** Requests this page's `RemoteCredentials` sent to the token endpoint. */
   tokenRequests: number;
   readonly errors: { readonly code: string; readonly message: string; readonly at: number }[];
+  /** Refreshes ahead of the expiry, as `renewal` events told them. */
+  readonly renewals: { readonly phase: string; readonly at: number }[];
   /** Platform signals the page got: online, offline, visibilitychange, freeze, resume, pageshow. */
   readonly lifecycle: { readonly type: string; readonly visibility: string; readonly at: number }[];
 }

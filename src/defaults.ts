@@ -37,6 +37,8 @@ export const OPTION_DEFAULTS = {
   "timeouts.refreshSeconds": option(30, "s", ["REFRESH_TIMEOUT"]),
   "timeouts.closeSeconds": option(5, "s", ["CLOSE_TIMEOUT"]),
   "timeouts.probeSeconds": option(5, "s", ["PROBE_TIMEOUT"]),
+  /** The broker must answer a re-authentication (MQTT 5 AUTH 0x19) within this. */
+  "timeouts.reauthSeconds": option(10, "s", ["REAUTH_TIMEOUT"]),
   /** The page's "Wait 2 seconds" between a refresh and the reconnection. */
   refreshWaitSeconds: option(2, "s", ["REFRESH_WAIT"]),
   "retryBackoff.resetAfterSeconds": option(10, "s", ["STABLE_CONNECTION"]),
@@ -88,6 +90,7 @@ export const DEFAULT_TIMING: ConnectionTiming = {
   closeTimeoutMs: /* @__PURE__ */ ms("timeouts.closeSeconds"),
   stableAfterMs: /* @__PURE__ */ ms("retryBackoff.resetAfterSeconds"),
   probeTimeoutMs: /* @__PURE__ */ ms("timeouts.probeSeconds"),
+  reauthTimeoutMs: /* @__PURE__ */ ms("timeouts.reauthSeconds"),
 };
 
 /** The machine retry policy of a client with default options: the page's backoff, never giving up. */

@@ -20,6 +20,7 @@ import {
   ClientFailedError,
   ConnectionLostError,
   type CourierError,
+  ReauthenticationError,
 } from "../errors.js";
 import { connectionMachine } from "../machines/connection.machine.js";
 import type {
@@ -27,14 +28,21 @@ import type {
   ConnectBrokerInput,
   ConnectionEvent,
   LinkCommand,
+  ReauthenticateInput,
   RefreshCredentialsInput,
   RestoreResult,
   RestoreSubscriptionsInput,
 } from "../machines/connection.types.js";
 import type { Random } from "../services/backoff.js";
-import { BrokerLink } from "../services/broker-link.js";
+import { BrokerLink, type LinkAuth } from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint, scheduleRefresh } from "../services/endpoint.js";
+import {
+  authBytes,
+  authCredentialsOf,
+  authDataFor,
+  type Mqtt5AuthCredentials,
+} from "../services/enhanced-auth.js";
 import { watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
@@ -70,6 +78,9 @@ export const clientMachine = connectionMachine.provide({
     refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
       ({ input, signal }) => servicesOf(input).refresh(input, signal),
     ),
+    reauthenticate: fromPromise<void, ReauthenticateInput>(({ input, signal }) =>
+      servicesOf(input).reauthenticate(input, signal),
+    ),
   },
   actions: {
     attachConnection: ({ context }) => servicesOf(context).attach(),
@@ -97,6 +108,8 @@ export class ClientServices {
   readonly #random: Random;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
+  /** The credentials of the latest re-authentication (what `mqtt5Auth.onContinue` is told). */
+  #presenting: Mqtt5AuthCredentials | undefined;
 
   constructor(
     options: ResolvedOptions,
@@ -179,20 +192,26 @@ export class ClientServices {
     sendBack: (event: ConnectionEvent) => void,
     receive: (listener: (command: LinkCommand) => void) => void,
   ): () => void {
-    const link = new BrokerLink(input.endpoint, this.#options.mqtt, input.connectTimeoutMs, {
-      accepted: (sessionPresent) => {
-        this.#link = link;
-        sendBack({ type: "MQTT.CONNACK", sessionPresent });
+    const link = new BrokerLink(
+      input.endpoint,
+      this.#options.mqtt,
+      input.connectTimeoutMs,
+      {
+        accepted: (sessionPresent) => {
+          this.#link = link;
+          sendBack({ type: "MQTT.CONNACK", sessionPresent });
+        },
+        refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
+        serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
+        closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
+        pong: () => sendBack({ type: "MQTT.PONG" }),
+        message: (message) => {
+          this.#registry.dispatch(message);
+          this.#hooks.message(message);
+        },
       },
-      refused: (refusal) => sendBack({ type: "MQTT.REFUSED", refusal }),
-      serverDisconnect: (refusal) => sendBack({ type: "MQTT.DISCONNECT", refusal }),
-      closed: (error) => sendBack({ type: "MQTT.CLOSED", error }),
-      pong: () => sendBack({ type: "MQTT.PONG" }),
-      message: (message) => {
-        this.#registry.dispatch(message);
-        this.#hooks.message(message);
-      },
-    });
+      this.#linkAuth(input.endpoint),
+    );
     receive((command) => {
       if (command.type === "LINK.END") link.end(command.force);
       else link.ping();
@@ -202,6 +221,43 @@ export class ClientServices {
       if (this.#link === link) this.#link = null;
       link.dispose();
     };
+  }
+
+  /** `mqtt5Auth` for a connection opened with `endpoint`'s credentials, if set. */
+  #linkAuth(endpoint: ResolvedEndpoint): LinkAuth | undefined {
+    const options = this.#options.mqtt5Auth;
+    if (!options) return undefined;
+    const credentials = authCredentialsOf(endpoint);
+    return {
+      method: options.method,
+      data: authDataFor(options, endpoint),
+      continue: async (challenge, round) => {
+        if (!options.onContinue) {
+          throw new Error(
+            "the broker asked for another round (AUTH 0x18); set mqtt5Auth.onContinue",
+          );
+        }
+        // A re-authentication presents the fresh credentials, the CONNECT the link's own.
+        const presented = (round.reauthentication && this.#presenting) || credentials;
+        return authBytes(
+          await options.onContinue(challenge, {
+            method: options.method,
+            credentials: presented,
+            ...round,
+          }),
+        );
+      },
+    };
+  }
+
+  /** MQTT 5 re-authentication on the live connection with `input.endpoint`'s credentials. */
+  async reauthenticate(input: ReauthenticateInput, signal: AbortSignal): Promise<void> {
+    const options = this.#options.mqtt5Auth;
+    const link = this.#link;
+    if (!options || !link) throw new ReauthenticationError("closed");
+    this.#presenting = authCredentialsOf(input.endpoint);
+    signal.addEventListener("abort", () => link.abandonReauthentication(), { once: true });
+    await link.reauthenticate(authDataFor(options, input.endpoint));
   }
 
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {

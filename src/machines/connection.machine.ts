@@ -122,6 +122,13 @@ function renewFailed(params: RenewFailureParams = {}) {
   } as const;
 }
 
+/**
+ * A re-authentication in place failed (DISCONNECT, close, timeout, hook):
+ * told as an error, never tried again this session, and the link
+ * reconnects at once with the fresh credentials (the rotation).
+ */
+const reauthFailed = ["setReauthFailed", "notifyError", "fallBackToRotation"] as const;
+
 /** Once the rejected session is closed: refresh now, refresh after a backoff, or stop without a provider. */
 const afterAuthFailure = [
   { guard: not("hasCredentialsProvider"), target: "#connection.failed" },
@@ -167,6 +174,8 @@ export const connectionMachine = connectionSetup.createMachine({
     linkCredentials: null,
     renewFailures: 0,
     renewDelayMs: 0,
+    canReauthenticate: input.canReauthenticate ?? false,
+    reauthRefused: false,
   }),
   initial: "idle",
   on: {
@@ -190,6 +199,7 @@ export const connectionMachine = connectionSetup.createMachine({
     session: {
       description: "Started by connect(); ends with disconnect() or an error retrying cannot fix.",
       initial: "link",
+      entry: "clearReauthRefusal",
       invoke: {
         src: "watchEnvironment",
         input: ({ context }) => ({ services: context.services }),
@@ -219,6 +229,8 @@ export const connectionMachine = connectionSetup.createMachine({
             // The platform says the network is gone: no need to wait for a keepalive timeout.
             "NET.OFFLINE": retryOrFail(),
             "USER.DISCONNECT": ".closing",
+            // A re-authentication in place failed: rotate now, with the fresh credentials.
+            "AUTH.REAUTH_FAILED": { target: ".reconnecting", reenter: true },
           },
           states: {
             connecting: {
@@ -313,6 +325,23 @@ export const connectionMachine = connectionSetup.createMachine({
                         }),
                         onDone: [
                           {
+                            guard: and(["isNewerCredentials", "canReauthenticate"]),
+                            target: "reauthenticating",
+                            actions: [
+                              {
+                                type: "notifyRenewal",
+                                params: ({ event }) => ({
+                                  phase: "succeeded" as const,
+                                  endpoint: event.output,
+                                }),
+                              },
+                              {
+                                type: "setRenewedEndpoint",
+                                params: ({ event }) => ({ endpoint: event.output }),
+                              },
+                            ],
+                          },
+                          {
                             guard: "isNewerCredentials",
                             target: "scheduled",
                             actions: [
@@ -334,6 +363,37 @@ export const connectionMachine = connectionSetup.createMachine({
                         onError: renewFailed(),
                       },
                       after: { REFRESH_TIMEOUT: renewFailed({ timedOut: true }) },
+                    },
+                    reauthenticating: {
+                      description:
+                        "Presenting the fresh credentials on the live connection (MQTT 5 AUTH 0x19); publishes keep flowing.",
+                      invoke: {
+                        src: "reauthenticate",
+                        input: ({ context }) => ({
+                          services: context.services,
+                          endpoint: currentEndpoint(context),
+                        }),
+                        onDone: {
+                          target: "scheduled",
+                          actions: [
+                            "setLinkCredentials",
+                            {
+                              type: "notifyRenewal",
+                              params: ({ context }) => ({
+                                phase: "reauthenticated" as const,
+                                endpoint: currentEndpoint(context),
+                              }),
+                            },
+                          ],
+                        },
+                        onError: { actions: reauthFailed },
+                      },
+                      after: { REAUTH_TIMEOUT: { actions: reauthFailed } },
+                      on: {
+                        // The broker refused the fresh credentials; a fatal code is left to the link.
+                        "MQTT.DISCONNECT": { guard: not("isFatalRefusal"), actions: reauthFailed },
+                        "MQTT.CLOSED": { actions: reauthFailed },
+                      },
                     },
                     renewBackoff: {
                       description:

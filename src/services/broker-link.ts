@@ -21,7 +21,7 @@ import mqtt, {
   type ISubscriptionMap,
   type MqttClient,
 } from "mqtt";
-import { ConnectionLostError, type CourierError } from "../errors.js";
+import { ConnectionLostError, type CourierError, ReauthenticationError } from "../errors.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
 import {
   type LiveConnection,
@@ -30,7 +30,14 @@ import {
   type PublishRequest,
   type Qos,
 } from "./live-connection.js";
-import { deferPubacks, sendPuback } from "./mqtt-internals.js";
+import {
+  type AuthPacket,
+  AuthReasonCode,
+  deferPubacks,
+  onAuthPacket,
+  sendAuth,
+  sendPuback,
+} from "./mqtt-internals.js";
 import { classifyConnack, classifyDisconnect, type Refusal } from "./reason-codes.js";
 
 export type { LiveConnection, PublishRequest, Qos } from "./live-connection.js";
@@ -72,6 +79,26 @@ export interface LinkListener {
 
 type Disposer = () => void;
 
+/**
+ * MQTT 5 enhanced authentication on this connection (§4.12): the method
+ * and data of the CONNECT, and the answer to each of the broker's AUTH 0x18
+ * rounds (`reauthentication` true on a live connection).
+ */
+export interface LinkAuth {
+  readonly method: string;
+  readonly data: Uint8Array | undefined;
+  continue(
+    challenge: Uint8Array | undefined,
+    round: { reauthentication: boolean; round: number },
+  ): Promise<Uint8Array | undefined>;
+}
+
+/** A re-authentication waiting for the broker's AUTH 0x00. */
+interface PendingReauth {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
 interface EarlyMessage {
@@ -96,16 +123,23 @@ export class BrokerLink implements LiveConnection {
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
   readonly #stopPreConnack: Disposer;
+  readonly #auth: LinkAuth | undefined;
+  /** The 0x18 rounds of the exchange under way. */
+  #authRounds = 0;
+  #reauth: PendingReauth | undefined;
 
   constructor(
     endpoint: ResolvedEndpoint,
     mqttOptions: MqttOptions,
     connectTimeoutMs: number,
     listener: LinkListener,
+    auth?: LinkAuth,
   ) {
     this.#listener = listener;
+    this.#auth = auth;
     this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
+      ...(auth ? { properties: withAuthentication(mqttOptions.properties, auth) } : {}),
       clientId: endpoint.clientId,
       username: endpoint.username,
       password: endpoint.password?.reveal(),
@@ -134,6 +168,64 @@ export class BrokerLink implements LiveConnection {
     });
     // A QoS 1 PUBLISH read before the CONNACK is acknowledged after it (mqtt-internals.ts).
     deferPubacks(this.#client, (packet) => this.#deferredPuback(packet) !== undefined);
+    if (auth) this.#disposers.push(onAuthPacket(this.#client, (packet) => this.#onAuth(packet)));
+  }
+
+  /**
+   * Re-authenticates on this live connection (MQTT 5 §4.12.1): AUTH 0x19
+   * with `data`, the broker's 0x18 rounds answered by the `LinkAuth`;
+   * resolves on AUTH 0x00. A DISCONNECT or a close is reported to the
+   * listener as usual; the caller bounds the wait.
+   */
+  reauthenticate(data: Uint8Array | undefined): Promise<void> {
+    const auth = this.#auth;
+    if (!auth || !this.#accepted || this.#closed || this.#disposed) {
+      return Promise.reject(new ReauthenticationError("closed"));
+    }
+    this.#reauth?.reject(new ReauthenticationError("closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.#reauth = { resolve, reject };
+      this.#authRounds = 0;
+      try {
+        sendAuth(this.#client, {
+          reasonCode: AuthReasonCode.reauthenticate,
+          method: auth.method,
+          ...(data ? { data } : {}),
+        });
+      } catch (error) {
+        this.#reauth = undefined;
+        reject(new ReauthenticationError("closed", undefined, { cause: error }));
+      }
+    });
+  }
+
+  /** Drops a re-authentication the caller no longer waits for. */
+  abandonReauthentication(): void {
+    this.#reauth = undefined;
+  }
+
+  /** An AUTH from the broker: 0x18 answered through the hook, 0x00 ends a re-authentication. */
+  async #onAuth(packet: AuthPacket): Promise<Uint8Array | undefined> {
+    const auth = this.#auth;
+    const pending = this.#reauth;
+    if (packet.reasonCode === AuthReasonCode.success) {
+      this.#reauth = undefined;
+      pending?.resolve();
+      return undefined;
+    }
+    if (!auth) return undefined;
+    this.#authRounds += 1;
+    try {
+      return await auth.continue(packet.properties?.authenticationData, {
+        reauthentication: this.#accepted,
+        round: this.#authRounds,
+      });
+    } catch (error) {
+      // mqtt.js ends the connection when this throws; the re-authentication fails first.
+      this.#reauth = undefined;
+      pending?.reject(new ReauthenticationError("hook", undefined, { cause: error }));
+      throw error;
+    }
   }
 
   /** The packet identifier to acknowledge after the CONNACK, if `packet` came before it. */
@@ -225,6 +317,8 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#reauth?.reject(new ReauthenticationError("closed"));
+    this.#reauth = undefined;
     for (const dispose of this.#disposers.splice(0)) dispose();
     // A late socket error must not become an unhandled 'error' event.
     this.#client.on("error", ignore);
@@ -325,6 +419,19 @@ export class BrokerLink implements LiveConnection {
 }
 
 function ignore(): void {}
+
+/** The CONNECT properties with the Authentication Method and Data (MQTT 5 §3.1.2.11.9–10). */
+function withAuthentication(
+  properties: IClientOptions["properties"],
+  auth: LinkAuth,
+): NonNullable<IClientOptions["properties"]> {
+  return {
+    ...properties,
+    authenticationMethod: auth.method,
+    // mqtt-packet writes any Uint8Array; browsers have no global Buffer.
+    ...(auth.data ? { authenticationData: auth.data as Buffer } : {}),
+  };
+}
 
 /** Publish options for QoS 0, 1, 2 without retain, then with; frozen, since every publish shares them. */
 const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = [0, 1, 2, 0, 1, 2].map((qos, i) =>

@@ -24,7 +24,15 @@ import { herdSvg } from "./support/plot.js";
 import { machineSummary, markdownTable, renderDoc } from "./support/report.js";
 import type { BenchOutput, Row } from "./support/stats.js";
 
-const BENCHMARKS = ["throughput", "recovery", "restore", "herd", "memory", "bundle-size"] as const;
+const BENCHMARKS = [
+  "throughput",
+  "recovery",
+  "restore",
+  "herd",
+  "memory",
+  "bundle-size",
+  "reauth",
+] as const;
 const BIN_MS = 100;
 
 const args = process.argv.slice(2);

@@ -184,6 +184,23 @@ describe.skipIf(!hasBinary("mosquitto-jwt-plugin"))(
       expect(received.size).toBe(sent);
     }, 60_000);
 
+    test("mosquitto 2.0.11's own answer to a refused re-authentication (a second CONNACK 0x87 on the live connection): reconnect at once with the fresh token", async () => {
+      const broker = await startJwtMosquitto({ reauth: "refuse", refusal: "broker" });
+      b = broker;
+      const { client: c } = client(broker, `reauth-${process.pid}-d`);
+      const t = track(c);
+      await c.connect();
+      const statesAtStart = t.states.length;
+      await waitFor(() => t.errors.some((e) => e instanceof ReauthenticationError), 15_000);
+      await waitFor(() => c.state === "connected" && t.states.length > statesAtStart, 10_000);
+      expect(t.states.slice(statesAtStart)).toEqual(["reconnecting", "restoring", "connected"]);
+      const error = t.errors.find((e) => e instanceof ReauthenticationError);
+      // mqtt.js reads that CONNACK as a protocol error and closes; the client does not wait for its bound.
+      expect(error).toMatchObject({ failure: "closed" });
+      // The one CONNACK 0x87 is the broker's answer to the AUTH 0x19; the reconnection was accepted.
+      expect(await broker.broker.refusalCodes()).toEqual([0x87]);
+    }, 60_000);
+
     test("a broker's AUTH 0x18 challenge goes through mqtt5Auth.onContinue, at CONNECT and on the live connection", async () => {
       const broker = await startJwtMosquitto({ challenge: true });
       b = broker;

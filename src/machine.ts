@@ -32,6 +32,7 @@ export {
   DEFAULT_RETRY,
   DEFAULT_TIMING,
   type LinkCommand,
+  type ReauthenticateInput,
   type RefreshCredentialsInput,
   type RestoreResult,
   type RestoreSubscriptionsInput,

@@ -184,6 +184,30 @@ describe.skipIf(!hasBinary("mosquitto-jwt-plugin"))(
       expect(received.size).toBe(sent);
     }, 60_000);
 
+    test("without mqtt5Auth (the token as password) the refresh-ahead rotation is unchanged: a reconnect per lifetime, no AUTH sent", async () => {
+      const broker = await startJwtMosquitto();
+      b = broker;
+      const { client: c } = client(broker, `reauth-${process.pid}-e`, { mqtt5Auth: undefined });
+      const t = track(c);
+      await c.connect();
+      const statesAtStart = t.states.length;
+      await waitFor(
+        () => t.states.slice(statesAtStart).filter((s) => s === "connected").length >= 2,
+        30_000,
+      );
+      expect(t.states.slice(statesAtStart)).toEqual([
+        "reconnecting",
+        "restoring",
+        "connected",
+        "reconnecting",
+        "restoring",
+        "connected",
+      ]);
+      expect(t.count("reauthenticated")).toBe(0);
+      expect(await log(broker, /re-authentication/)).toBe(0);
+      expect(await broker.broker.refusalCodes()).toEqual([]);
+    }, 60_000);
+
     test("mosquitto 2.0.11's own answer to a refused re-authentication (a second CONNACK 0x87 on the live connection): reconnect at once with the fresh token", async () => {
       const broker = await startJwtMosquitto({ reauth: "refuse", refusal: "broker" });
       b = broker;

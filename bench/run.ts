@@ -32,6 +32,7 @@ const BENCHMARKS = [
   "herd",
   "memory",
   "bundle-size",
+  "reauth",
 ] as const;
 const BIN_MS = 100;
 

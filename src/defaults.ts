@@ -39,6 +39,8 @@ export const OPTION_DEFAULTS = {
   "timeouts.probeSeconds": option(5, "s", ["PROBE_TIMEOUT"]),
   /** A PUBACK, PUBREC, PUBCOMP, SUBACK or UNSUBACK later than this marks the connection dead. */
   "timeouts.ackSeconds": option(20, "s"),
+  /** The broker must answer a re-authentication (MQTT 5 AUTH 0x19) within this. */
+  "timeouts.reauthSeconds": option(10, "s", ["REAUTH_TIMEOUT"]),
   /** The page's "Wait 2 seconds" between a refresh and the reconnection. */
   refreshWaitSeconds: option(2, "s", ["REFRESH_WAIT"]),
   "retryBackoff.resetAfterSeconds": option(10, "s", ["STABLE_CONNECTION"]),
@@ -100,6 +102,7 @@ export const DEFAULT_TIMING: ConnectionTiming = {
   closeTimeoutMs: /* @__PURE__ */ ms("timeouts.closeSeconds"),
   stableAfterMs: /* @__PURE__ */ ms("retryBackoff.resetAfterSeconds"),
   probeTimeoutMs: /* @__PURE__ */ ms("timeouts.probeSeconds"),
+  reauthTimeoutMs: /* @__PURE__ */ ms("timeouts.reauthSeconds"),
 };
 
 /** The machine retry policy of a client with default options: the page's backoff, never giving up. */

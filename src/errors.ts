@@ -20,7 +20,8 @@ export type CourierErrorCode =
   | "HANDLER_FAILED"
   | "ABORTED"
   | "MESSAGE_OVERFLOW"
-  | "CREDENTIALS_EXPIRED";
+  | "CREDENTIALS_EXPIRED"
+  | "REAUTHENTICATION_FAILED";
 
 /** The base class of every error the SDK produces; `code` is stable, for `switch`es. */
 export class CourierError extends Error {
@@ -333,5 +334,43 @@ export class MessageOverflowError extends CourierError {
     this.bufferSize = bufferSize;
     this.policy = policy;
     this.dropped = dropped;
+  }
+}
+
+/** How a re-authentication on the live connection (MQTT 5 §4.12.1) failed. */
+export type ReauthenticationFailure = "disconnect" | "closed" | "timeout" | "hook";
+
+/**
+ * The broker did not accept a re-authentication on the live connection
+ * (MQTT 5 AUTH 0x19, §4.12.1): it answered with a DISCONNECT (`disconnect`,
+ * `reasonCode` set), the connection closed (`closed`), no answer came within
+ * `timeouts.reauthSeconds` (`timeout`), or `mqtt5Auth.onContinue` threw
+ * (`hook`). The client reconnects at once with the fresh credentials and
+ * does not re-authenticate in place again until the next `connect()`. If
+ * this repeats, the broker may not support re-authentication: leave
+ * `mqtt5Auth` out (README "Re-authentication in place").
+ */
+export class ReauthenticationError extends CourierError {
+  readonly failure: ReauthenticationFailure;
+  readonly reasonCode: number | undefined;
+
+  constructor(
+    failure: ReauthenticationFailure,
+    reasonCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    const how = {
+      disconnect: `the broker answered with DISCONNECT (reason code ${reasonCode ?? "none"})`,
+      closed: "the connection closed",
+      timeout: "the broker did not answer in time",
+      hook: "mqtt5Auth.onContinue failed",
+    }[failure];
+    super(
+      "REAUTHENTICATION_FAILED",
+      `Re-authentication on the live connection failed: ${how}. Reconnecting at once with the fresh credentials.`,
+      options,
+    );
+    this.failure = failure;
+    this.reasonCode = reasonCode;
   }
 }

@@ -43,6 +43,12 @@ export type {
   RefreshReason,
 } from "./services/credentials.js";
 export type { Endpoint, EndpointUpdate, Scheme } from "./services/endpoint.js";
+export type {
+  Mqtt5AuthCredentials,
+  Mqtt5AuthData,
+  Mqtt5AuthOptions,
+  Mqtt5AuthRound,
+} from "./services/enhanced-auth.js";
 export {
   browserEnvironment,
   type EnvironmentSignal,

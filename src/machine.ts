@@ -37,6 +37,7 @@ export {
   DEFAULT_TIMING,
   type LinkCommand,
   type LinkCredentials,
+  type ReauthenticateInput,
   type RefreshCredentialsInput,
   type RefreshReason,
   type Renewal,

@@ -12,7 +12,11 @@ import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
-import { connectionMachine, connectionStateOf } from "@armaanjain/courier-web-sdk/machine";
+import {
+  connectionMachine,
+  connectionStateOf,
+  STATE_DESCRIPTIONS,
+} from "@armaanjain/courier-web-sdk/machine";
 import type { AnyStateNode, InspectionEvent, StateValue } from "xstate";
 import type { DemoEvent } from "../scenario/events.js";
 import { type LogLine, type MachineFacts, Narrator } from "./narrate.js";
@@ -65,7 +69,8 @@ type DelayFn = (args: { context: unknown; event: { type: string } }) => number;
 /** What the log needs to know about the machine, read from the machine itself. */
 export const CONNECTION_FACTS: MachineFacts = {
   publicState: (value: StateValue) => connectionStateOf(value),
-  description: (stateId) => node(stateId)?.description,
+  // The machine ships without its descriptions; they sit beside it, by state id.
+  description: (stateId) => STATE_DESCRIPTIONS[stateId],
   actorSource(actorId) {
     // XState names an invoked actor without an id `<index>.<state id>`.
     const [, index, stateId] = /^(\d+)\.(.+)$/.exec(actorId) ?? [];

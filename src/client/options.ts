@@ -30,6 +30,7 @@ import {
   resolveEndpoint,
   scheduleRefresh,
 } from "../services/endpoint.js";
+import type { Mqtt5AuthOptions } from "../services/enhanced-auth.js";
 import { browserEnvironment, type EnvironmentWatcher } from "../services/environment.js";
 import type { RefreshAheadPolicy } from "../services/expiry.js";
 import { DEBUG_SINK, type DebugSink, mqttLog } from "../services/mqtt-log.js";
@@ -113,6 +114,8 @@ export interface TimeoutOptions {
    * @default 20
    */
   ackSeconds?: number;
+  /** The broker must answer a re-authentication (`mqtt5Auth`, MQTT 5 AUTH 0x19) within this many seconds, else the client reconnects. @default 10 */
+  reauthSeconds?: number;
 }
 
 /**
@@ -176,6 +179,17 @@ export interface RealtimeClientOptions {
    * @default { marginSeconds: 30, jitterSeconds: 30 }
    */
   refreshAhead?: RefreshAheadOptions | false;
+  /**
+   * MQTT 5 enhanced authentication: the Authentication Method (and Data)
+   * sent in CONNECT, and re-authentication in place (AUTH 0x19, §4.12.1)
+   * when a refresh ahead brings fresh credentials — no reconnect, nothing
+   * offline. A broker that refuses, closes or does not answer gets the
+   * reconnect instead (once; not tried again until the next `connect()`).
+   * Needs `mqtt.protocolVersion: 5` and a broker with enhanced
+   * authentication (README "Re-authentication in place").
+   * @default undefined (fresh credentials rotate by reconnecting)
+   */
+  mqtt5Auth?: Mqtt5AuthOptions;
   /** Backoff for every retry, auth and network alike. */
   retryBackoff?: RetryBackoffOptions;
   /**
@@ -255,6 +269,7 @@ const KNOWN_OPTIONS = {
     "debug",
     "trustSessionPresent",
     "refreshAhead",
+    "mqtt5Auth",
   ],
   retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
   timeouts: [
@@ -264,6 +279,7 @@ const KNOWN_OPTIONS = {
     "closeSeconds",
     "probeSeconds",
     "ackSeconds",
+    "reauthSeconds",
   ],
   offlineQueue: ["maxMessages", "maxBytes", "qos0", "overflow", "afterDisconnect"],
 } as const satisfies {
@@ -307,6 +323,7 @@ export interface ResolvedOptions {
   readonly environment: EnvironmentWatcher | false;
   /** Where the `debug` option's lines go; none without it. */
   readonly debug: DebugSink | undefined;
+  readonly mqtt5Auth: Mqtt5AuthOptions | undefined;
 }
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
@@ -378,6 +395,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     closeTimeoutMs: seconds(t.closeSeconds, "timeouts.closeSeconds") * 1000,
     stableAfterMs: seconds(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true) * 1000,
     probeTimeoutMs: seconds(t.probeSeconds, "timeouts.probeSeconds") * 1000,
+    reauthTimeoutMs: seconds(t.reauthSeconds, "timeouts.reauthSeconds") * 1000,
   };
 
   const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
@@ -443,6 +461,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     };
   }
 
+  const mqtt5Auth = resolveMqtt5Auth(o.mqtt5Auth, mqtt, protocolVersion);
+
   return {
     endpoints,
     // What it returns is merged over the current endpoint, whichever fields it has.
@@ -461,7 +481,39 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
     debug,
+    mqtt5Auth,
   };
+}
+
+/** `mqtt5Auth`, checked: a method, functions where given, and MQTT 5. */
+function resolveMqtt5Auth(
+  value: unknown,
+  mqtt: MqttOptions,
+  protocolVersion: number,
+): Mqtt5AuthOptions | undefined {
+  if (value === undefined) return undefined;
+  const a = objectOrEmpty(value, "mqtt5Auth");
+  if (typeof a.method !== "string" || a.method === "") {
+    throw new InvalidOptionsError("mqtt5Auth.method", "expected a non-empty string");
+  }
+  for (const hook of ["data", "onContinue"] as const) {
+    if (a[hook] !== undefined && typeof a[hook] !== "function") {
+      throw new InvalidOptionsError(`mqtt5Auth.${hook}`, "expected a function");
+    }
+  }
+  if (protocolVersion !== 5) {
+    throw new InvalidOptionsError(
+      "mqtt5Auth",
+      "enhanced authentication exists only in MQTT 5: set mqtt.protocolVersion to 5",
+    );
+  }
+  if (mqtt.properties?.authenticationMethod !== undefined) {
+    throw new InvalidOptionsError(
+      "mqtt.properties.authenticationMethod",
+      "set by mqtt5Auth.method; give it there only",
+    );
+  }
+  return a as unknown as Mqtt5AuthOptions;
 }
 
 /** The `debug` option as a sink (its secrets are the client's, set when the client is made). */
@@ -546,6 +598,7 @@ export function machineInput(
     retry: options.retry,
     timing: options.timing,
     hasCredentialsProvider: options.onAuthFailure !== undefined,
+    ...(options.mqtt5Auth ? { canReauthenticate: true } : {}),
     random: run.random,
     ...(run.now === undefined ? {} : { now: run.now }),
     ...(run.services === undefined ? {} : { services: run.services }),

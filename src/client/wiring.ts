@@ -20,6 +20,7 @@ import {
   ClientFailedError,
   ConnectionLostError,
   type CourierError,
+  ReauthenticationError,
 } from "../errors.js";
 import { connectionMachine } from "../machines/connection.machine.js";
 import type {
@@ -27,6 +28,7 @@ import type {
   ConnectBrokerInput,
   ConnectionEvent,
   LinkCommand,
+  ReauthenticateInput,
   RefreshCredentialsInput,
   RestoreResult,
   RestoreSubscriptionsInput,
@@ -34,6 +36,7 @@ import type {
 import type { Random } from "../services/backoff.js";
 import {
   BrokerLink,
+  type LinkAuth,
   type LinkListener,
   loadTransport,
   preloadTransport,
@@ -41,6 +44,12 @@ import {
 } from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint, scheduleRefresh } from "../services/endpoint.js";
+import {
+  authBytes,
+  authCredentialsOf,
+  authDataFor,
+  type Mqtt5AuthCredentials,
+} from "../services/enhanced-auth.js";
 import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
@@ -80,6 +89,9 @@ function provideServices() {
       ),
       refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(
         ({ input, signal }) => servicesOf(input).refresh(input, signal),
+      ),
+      reauthenticate: fromPromise<void, ReauthenticateInput>(({ input, signal }) =>
+        servicesOf(input).reauthenticate(input, signal),
       ),
     },
     actions: {
@@ -122,6 +134,8 @@ export class ClientServices {
   readonly #random: Random;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
+  /** The credentials of the latest re-authentication (what `mqtt5Auth.onContinue` is told). */
+  #presenting: Mqtt5AuthCredentials | undefined;
 
   constructor(
     options: ResolvedOptions,
@@ -248,6 +262,43 @@ export class ClientServices {
     this.#outbox.packetTooLarge(link);
   }
 
+  /** `mqtt5Auth` for a connection opened with `endpoint`'s credentials, if set. */
+  linkAuth(endpoint: ResolvedEndpoint): LinkAuth | undefined {
+    const options = this.#options.mqtt5Auth;
+    if (!options) return undefined;
+    const credentials = authCredentialsOf(endpoint);
+    return {
+      method: options.method,
+      data: authDataFor(options, endpoint),
+      continue: async (challenge, round) => {
+        if (!options.onContinue) {
+          throw new Error(
+            "the broker asked for another round (AUTH 0x18); set mqtt5Auth.onContinue",
+          );
+        }
+        // A re-authentication presents the fresh credentials, the CONNECT the link's own.
+        const presented = (round.reauthentication && this.#presenting) || credentials;
+        return authBytes(
+          await options.onContinue(challenge, {
+            method: options.method,
+            credentials: presented,
+            ...round,
+          }),
+        );
+      },
+    };
+  }
+
+  /** MQTT 5 re-authentication on the live connection with `input.endpoint`'s credentials. */
+  async reauthenticate(input: ReauthenticateInput, signal: AbortSignal): Promise<void> {
+    const options = this.#options.mqtt5Auth;
+    const link = this.#link;
+    if (!options || !link) throw new ReauthenticationError("closed");
+    this.#presenting = authCredentialsOf(input.endpoint);
+    signal.addEventListener("abort", () => link.abandonReauthentication(), { once: true });
+    await link.reauthenticate(authDataFor(options, input.endpoint));
+  }
+
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
     const link = this.#link;
     if (!link) {
@@ -340,6 +391,7 @@ class LinkAttempt implements LinkListener {
       input.connectTimeoutMs,
       this,
       this.#services.ackTimeoutMs,
+      this.#services.linkAuth(input.endpoint),
     );
     this.#link.open();
   }

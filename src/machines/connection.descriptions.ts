@@ -26,6 +26,8 @@ export const STATE_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Waiting for the credentials' refresh point (none while their expiry is unknown or refreshAhead is off).",
   "connection.session.link.connected.live.renewing":
     "Asking for fresh credentials ahead of the expiry (told `expiring`), while the connection stays up.",
+  "connection.session.link.connected.live.reauthenticating":
+    "Presenting the fresh credentials on the live connection (MQTT 5 AUTH 0x19); publishes keep flowing.",
   "connection.session.link.connected.live.renewBackoff":
     "A refresh ahead failed; waiting the auth backoff to try again, while the credentials last.",
   "connection.session.link.connected.live.lapsed":

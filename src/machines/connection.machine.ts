@@ -123,6 +123,13 @@ function renewFailed(params: RenewFailureParams = {}) {
 }
 
 /**
+ * A re-authentication in place failed (DISCONNECT, close, timeout, hook):
+ * told as an error, never tried again this session, and the link
+ * reconnects at once with the fresh credentials (the rotation).
+ */
+const reauthFailed = ["setReauthFailed", "notifyError", "fallBackToRotation"] as const;
+
+/**
  * Once the rejected session is closed: refresh now, refresh after a backoff,
  * or stop without a provider. Each refusal is reported (`failed` reports its
  * own).
@@ -175,6 +182,8 @@ export const connectionMachine = connectionSetup.createMachine({
     linkCredentials: null,
     renewFailures: 0,
     renewDelayMs: 0,
+    canReauthenticate: input.canReauthenticate ?? false,
+    reauthRefused: false,
   }),
   initial: "idle",
   on: {
@@ -197,7 +206,7 @@ export const connectionMachine = connectionSetup.createMachine({
     session: {
       initial: "link",
       // The platform's signals while a session runs (`watchEnvironment`), where there is a platform.
-      entry: "startWatchingEnvironment",
+      entry: ["clearReauthRefusal", "startWatchingEnvironment"],
       exit: "stopWatchingEnvironment",
       on: {
         "USER.DISCONNECT": "#connection.idle",
@@ -236,6 +245,8 @@ export const connectionMachine = connectionSetup.createMachine({
             // The platform says the network is gone: no need to wait for a keepalive timeout.
             "NET.OFFLINE": retryOrFail(),
             "USER.DISCONNECT": ".closing",
+            // A re-authentication in place failed: rotate now, with the fresh credentials.
+            "AUTH.REAUTH_FAILED": { target: ".reconnecting", reenter: true },
           },
           states: {
             connecting: {
@@ -321,6 +332,23 @@ export const connectionMachine = connectionSetup.createMachine({
                         }),
                         onDone: [
                           {
+                            guard: and(["isNewerCredentials", "canReauthenticate"]),
+                            target: "reauthenticating",
+                            actions: [
+                              {
+                                type: "notifyRenewal",
+                                params: ({ event }) => ({
+                                  phase: "succeeded" as const,
+                                  endpoint: event.output,
+                                }),
+                              },
+                              {
+                                type: "setRenewedEndpoint",
+                                params: ({ event }) => ({ endpoint: event.output }),
+                              },
+                            ],
+                          },
+                          {
                             guard: "isNewerCredentials",
                             target: "scheduled",
                             actions: [
@@ -342,6 +370,35 @@ export const connectionMachine = connectionSetup.createMachine({
                         onError: renewFailed(),
                       },
                       after: { REFRESH_TIMEOUT: renewFailed({ timedOut: true }) },
+                    },
+                    reauthenticating: {
+                      invoke: {
+                        src: "reauthenticate",
+                        input: ({ context }) => ({
+                          services: context.services,
+                          endpoint: currentEndpoint(context),
+                        }),
+                        onDone: {
+                          target: "scheduled",
+                          actions: [
+                            "setLinkCredentials",
+                            {
+                              type: "notifyRenewal",
+                              params: ({ context }) => ({
+                                phase: "reauthenticated" as const,
+                                endpoint: currentEndpoint(context),
+                              }),
+                            },
+                          ],
+                        },
+                        onError: { actions: reauthFailed },
+                      },
+                      after: { REAUTH_TIMEOUT: { actions: reauthFailed } },
+                      on: {
+                        // The broker refused the fresh credentials; a fatal code is left to the link.
+                        "MQTT.DISCONNECT": { guard: not("isFatalRefusal"), actions: reauthFailed },
+                        "MQTT.CLOSED": { actions: reauthFailed },
+                      },
                     },
                     renewBackoff: {
                       after: {

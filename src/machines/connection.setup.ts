@@ -11,12 +11,13 @@ import {
   enqueueActions,
   fromCallback,
   fromPromise,
+  raise,
   type SetupReturn,
   sendTo,
   setup,
   stopChild,
 } from "xstate";
-import { ClientFailedError, CredentialsExpiredError } from "../errors.js";
+import { ClientFailedError, CredentialsExpiredError, ReauthenticationError } from "../errors.js";
 import {
   followServerReference,
   type ResolvedEndpoint,
@@ -55,6 +56,7 @@ import type {
   ConnectionGuardName,
   ConnectionInput,
   LinkCommand,
+  ReauthenticateInput,
   RefreshCredentialsInput,
   RestoreResult,
   RestoreSubscriptionsInput,
@@ -94,6 +96,12 @@ export const connectionSetup = setup({
     refreshCredentials: fromPromise<ResolvedEndpoint, RefreshCredentialsInput>(async () =>
       required("refreshCredentials"),
     ),
+    /**
+     * MQTT 5 re-authentication on the live connection (§4.12.1): AUTH 0x19
+     * with the fresh credentials, the broker's 0x18 rounds answered through
+     * `mqtt5Auth.onContinue`; resolves on AUTH 0x00 Success.
+     */
+    reauthenticate: fromPromise<void, ReauthenticateInput>(async () => required("reauthenticate")),
   },
   actions: {
     setEndpoint: assign({
@@ -123,6 +131,28 @@ export const connectionSetup = setup({
     ),
     resetRenewals: assign(RESET_RENEWALS),
     setExpiredError: assign({ error: () => new CredentialsExpiredError() }),
+    /** A re-authentication failed: say how, and rotate by reconnecting for the rest of the session. */
+    setReauthFailed: assign({
+      reauthRefused: true,
+      error: ({ event }) => {
+        if (event.type === "MQTT.DISCONNECT") {
+          return new ReauthenticationError("disconnect", event.refusal.reasonCode);
+        }
+        if (event.type === "MQTT.CLOSED") {
+          return new ReauthenticationError("closed", undefined, { cause: event.error });
+        }
+        const failure = (event as { error?: unknown }).error;
+        if (failure instanceof ReauthenticationError) return failure;
+        if (event.type.startsWith("xstate.error.")) {
+          return new ReauthenticationError("hook", undefined, { cause: failure });
+        }
+        return new ReauthenticationError("timeout");
+      },
+    }),
+    /** A new session may re-authenticate in place again. */
+    clearReauthRefusal: assign({ reauthRefused: false }),
+    /** Hands the failed re-authentication to the link, which reconnects with the fresh credentials. */
+    fallBackToRotation: raise({ type: "AUTH.REAUTH_FAILED" } as const),
     /** Failover: the next connection tries the next endpoint of the list (README "Failover"). */
     rotateEndpoint: assign({
       endpointIndex: ({ context }) => (context.endpointIndex + 1) % context.endpoints.length,
@@ -173,7 +203,7 @@ export const connectionSetup = setup({
         { context },
         params:
           | { phase: "started" | "failed" | "lapsed" }
-          | { phase: "succeeded"; endpoint: ResolvedEndpoint },
+          | { phase: "succeeded" | "reauthenticated"; endpoint: ResolvedEndpoint },
       ) => {
         const type = "notify.renewal" as const;
         switch (params.phase) {
@@ -187,6 +217,17 @@ export const connectionSetup = setup({
               renewal: {
                 phase: "succeeded",
                 attempt,
+                ...(expiresAt !== undefined ? { expiresAt } : {}),
+              },
+            };
+          }
+          case "reauthenticated": {
+            const { expiresAt } = params.endpoint;
+            return {
+              type,
+              renewal: {
+                phase: "reauthenticated",
+                attempt: context.renewFailures + 1,
                 ...(expiresAt !== undefined ? { expiresAt } : {}),
               },
             };
@@ -265,6 +306,8 @@ export const connectionSetup = setup({
         output.expiresAt > held.expiresAt
       );
     },
+    /** The client re-authenticates in place (`mqtt5Auth`) and no re-authentication failed this session. */
+    canReauthenticate: ({ context }) => context.canReauthenticate && !context.reauthRefused,
     /** The credentials held have not expired yet (or their expiry is unknown). */
     isBeforeExpiry: ({ context }) => {
       const now = nowOf(context);
@@ -282,6 +325,7 @@ export const connectionSetup = setup({
     AUTH_RETRY_DELAY: ({ context }) => context.retryDelayMs,
     STABLE_CONNECTION: ({ context }) => context.timing.stableAfterMs,
     PROBE_TIMEOUT: ({ context }) => context.timing.probeTimeoutMs,
+    REAUTH_TIMEOUT: ({ context }) => context.timing.reauthTimeoutMs,
     /** Until the credentials' refresh point; the longest timer when there is none (re-checked then). */
     REFRESH_AHEAD: ({ context }) => {
       const now = nowOf(context);

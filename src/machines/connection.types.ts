@@ -60,6 +60,8 @@ export interface ConnectionTiming {
   readonly stableAfterMs: number;
   /** After the page becomes visible again, the broker must answer a ping within this. */
   readonly probeTimeoutMs: number;
+  /** The broker must answer a re-authentication (MQTT 5 AUTH 0x19) within this. */
+  readonly reauthTimeoutMs: number;
 }
 
 /** The backoff policy plus the retry limits the machine applies (`retryBackoff`, resolved). */
@@ -104,6 +106,10 @@ export interface ConnectionContext {
   readonly renewFailures: number;
   /** The delay before the next refresh ahead, drawn when its failure is counted. */
   readonly renewDelayMs: number;
+  /** The client names an MQTT 5 Authentication Method (`mqtt5Auth`): it can re-authenticate in place. */
+  readonly canReauthenticate: boolean;
+  /** A re-authentication failed in this session: fresh credentials rotate by reconnecting until the next connect(). */
+  readonly reauthRefused: boolean;
 }
 
 /** What the machine remembers of the credentials a connection was opened with. */
@@ -137,6 +143,13 @@ export interface ConnectionInput {
    * close as a network loss. `RealtimeClient` passes `Date.now`.
    */
   readonly now?: () => number;
+  /**
+   * The client sends an MQTT 5 Authentication Method in CONNECT and can
+   * re-authenticate on the live connection (§4.12.1) when fresh credentials
+   * arrive ahead of the expiry. Default false: fresh credentials rotate by
+   * reconnecting.
+   */
+  readonly canReauthenticate?: boolean;
   /**
    * Whatever the implementations given to `provide()` need to reach their
    * client's services: every actor receives it in its input (`services`) and
@@ -173,7 +186,9 @@ export type ConnectionEvent =
   /** The platform has a network again (browser `online`). */
   | { type: "NET.ONLINE" }
   /** The page became visible again (its timers may have been throttled while hidden). */
-  | { type: "PAGE.VISIBLE" };
+  | { type: "PAGE.VISIBLE" }
+  /** Raised by the machine when a re-authentication in place failed: reconnect with the fresh credentials. */
+  | { type: "AUTH.REAUTH_FAILED" };
 
 /** The `type` of every `ConnectionEvent`. */
 export type ConnectionEventType = ConnectionEvent["type"];
@@ -193,7 +208,13 @@ export type Renewal =
   /** The attempt failed; it is retried with the auth backoff until the expiry. */
   | { readonly phase: "failed"; readonly attempt: number; readonly error: CourierError }
   /** No fresh credentials came before the expiry: the page's flow takes over when the broker closes. */
-  | { readonly phase: "lapsed"; readonly attempt: number };
+  | { readonly phase: "lapsed"; readonly attempt: number }
+  /**
+   * The broker accepted the fresh credentials on the live connection (MQTT 5
+   * re-authentication, `mqtt5Auth`): no reconnect; the connection now lasts
+   * until `expiresAt` when known.
+   */
+  | { readonly phase: "reauthenticated"; readonly attempt: number; readonly expiresAt?: number };
 
 /** Outcome of `restoreSubscriptions`. */
 export interface RestoreResult {
@@ -246,6 +267,11 @@ export interface RefreshCredentialsInput extends ActorInput {
  */
 export type RefreshReason = "refused" | "expiring";
 
+/** Input of the `reauthenticate` actor: the fresh credentials to present on the live connection. */
+export interface ReauthenticateInput extends ActorInput {
+  readonly endpoint: ResolvedEndpoint;
+}
+
 /** Sent to the `connectBroker` actor. */
 export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
 
@@ -283,6 +309,9 @@ export const CONNECTION_ACTIONS = [
   "resetRenewals",
   "setExpiredError",
   "notifyRenewal",
+  "setReauthFailed",
+  "clearReauthRefusal",
+  "fallBackToRotation",
 ] as const;
 
 /** The names of the machine's actions (`connectionMachine.provide({ actions })`). */
@@ -304,6 +333,7 @@ export const CONNECTION_GUARDS = [
   "isRefreshPointReached",
   "isNewerCredentials",
   "isBeforeExpiry",
+  "canReauthenticate",
 ] as const;
 
 /** The names of the machine's guards. */
@@ -322,6 +352,7 @@ export const CONNECTION_DELAYS = [
   "PROBE_TIMEOUT",
   "REFRESH_AHEAD",
   "RENEW_RETRY_DELAY",
+  "REAUTH_TIMEOUT",
 ] as const;
 
 /** The names of the machine's delays (`setup({ delays })`). */
@@ -341,6 +372,7 @@ export const CONNECTION_ACTORS = [
   "restoreSubscriptions",
   "refreshCredentials",
   "watchEnvironment",
+  "reauthenticate",
 ] as const;
 
 /** The names of the machine's actors (`connectionMachine.provide({ actors })`). */

@@ -17,7 +17,7 @@ import type {
   ISubscriptionMap,
   MqttClient,
 } from "mqtt";
-import { ConnectionLostError, type CourierError } from "../errors.js";
+import { ConnectionLostError, type CourierError, ReauthenticationError } from "../errors.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
 import {
   type LiveConnection,
@@ -26,7 +26,14 @@ import {
   type PublishRequest,
   type Qos,
 } from "./live-connection.js";
-import { deferPubacks, sendPuback } from "./mqtt-internals.js";
+import {
+  type AuthPacket,
+  AuthReasonCode,
+  deferPubacks,
+  onAuthPacket,
+  sendAuth,
+  sendPuback,
+} from "./mqtt-internals.js";
 import { classifyConnack, classifyDisconnect, type Refusal } from "./reason-codes.js";
 
 export type { LiveConnection, PublishRequest, Qos } from "./live-connection.js";
@@ -102,6 +109,26 @@ interface Emitter {
   removeListener(event: string, handler: Handler): void;
 }
 
+/**
+ * MQTT 5 enhanced authentication on this connection (§4.12): the method
+ * and data of the CONNECT, and the answer to each of the broker's AUTH 0x18
+ * rounds (`reauthentication` true on a live connection).
+ */
+export interface LinkAuth {
+  readonly method: string;
+  readonly data: Uint8Array | undefined;
+  continue(
+    challenge: Uint8Array | undefined,
+    round: { reauthentication: boolean; round: number },
+  ): Promise<Uint8Array | undefined>;
+}
+
+/** A re-authentication waiting for the broker's AUTH 0x00. */
+interface PendingReauth {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 type PreConnackPacket = { cmd: string; qos?: number; properties?: IConnackPacket["properties"] };
 
 interface EarlyMessage {
@@ -139,6 +166,12 @@ export class BrokerLink implements LiveConnection {
   readonly #awaiting = new Map<number, number>();
   #nextToken = 0;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #auth: LinkAuth | undefined;
+  /** Puts mqtt.js's own AUTH handling back (set with `auth`). */
+  #restoreAuth: (() => void) | undefined;
+  /** The 0x18 rounds of the exchange under way. */
+  #authRounds = 0;
+  #reauth: PendingReauth | undefined;
 
   constructor(
     mqtt: Transport,
@@ -147,11 +180,14 @@ export class BrokerLink implements LiveConnection {
     connectTimeoutMs: number,
     listener: LinkListener,
     ackTimeoutMs = Number.POSITIVE_INFINITY,
+    auth?: LinkAuth,
   ) {
     this.#listener = listener;
     this.#ackTimeoutMs = ackTimeoutMs;
+    this.#auth = auth;
     this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
+      ...(auth ? { properties: withAuthentication(mqttOptions.properties, auth) } : {}),
       clientId: endpoint.clientId,
       username: endpoint.username,
       password: endpoint.password?.reveal(),
@@ -180,6 +216,64 @@ export class BrokerLink implements LiveConnection {
     });
     // A QoS 1 PUBLISH read before the CONNACK is acknowledged after it (mqtt-internals.ts).
     deferPubacks(this.#client, (packet) => this.#deferredPuback(packet) !== undefined);
+    if (auth) this.#restoreAuth = onAuthPacket(this.#client, (packet) => this.#onAuth(packet));
+  }
+
+  /**
+   * Re-authenticates on this live connection (MQTT 5 §4.12.1): AUTH 0x19
+   * with `data`, the broker's 0x18 rounds answered by the `LinkAuth`;
+   * resolves on AUTH 0x00. A DISCONNECT or a close is reported to the
+   * listener as usual; the caller bounds the wait.
+   */
+  reauthenticate(data: Uint8Array | undefined): Promise<void> {
+    const auth = this.#auth;
+    if (!auth || !this.#accepted || this.#closed || this.#disposed) {
+      return Promise.reject(new ReauthenticationError("closed"));
+    }
+    this.#reauth?.reject(new ReauthenticationError("closed"));
+    return new Promise<void>((resolve, reject) => {
+      this.#reauth = { resolve, reject };
+      this.#authRounds = 0;
+      try {
+        sendAuth(this.#client, {
+          reasonCode: AuthReasonCode.reauthenticate,
+          method: auth.method,
+          ...(data ? { data } : {}),
+        });
+      } catch (error) {
+        this.#reauth = undefined;
+        reject(new ReauthenticationError("closed", undefined, { cause: error }));
+      }
+    });
+  }
+
+  /** Drops a re-authentication the caller no longer waits for. */
+  abandonReauthentication(): void {
+    this.#reauth = undefined;
+  }
+
+  /** An AUTH from the broker: 0x18 answered through the hook, 0x00 ends a re-authentication. */
+  async #onAuth(packet: AuthPacket): Promise<Uint8Array | undefined> {
+    const auth = this.#auth;
+    const pending = this.#reauth;
+    if (packet.reasonCode === AuthReasonCode.success) {
+      this.#reauth = undefined;
+      pending?.resolve();
+      return undefined;
+    }
+    if (!auth) return undefined;
+    this.#authRounds += 1;
+    try {
+      return await auth.continue(packet.properties?.authenticationData, {
+        reauthentication: this.#accepted,
+        round: this.#authRounds,
+      });
+    } catch (error) {
+      // mqtt.js ends the connection when this throws; the re-authentication fails first.
+      this.#reauth = undefined;
+      pending?.reject(new ReauthenticationError("hook", undefined, { cause: error }));
+      throw error;
+    }
   }
 
   /** The packet identifier to acknowledge after the CONNACK, if `packet` came before it. */
@@ -329,6 +423,9 @@ export class BrokerLink implements LiveConnection {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    this.#reauth?.reject(new ReauthenticationError("closed"));
+    this.#reauth = undefined;
+    this.#restoreAuth?.();
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     const listeners = this.#listeners.splice(0);
@@ -450,6 +547,19 @@ export class BrokerLink implements LiveConnection {
 }
 
 function ignore(): void {}
+
+/** The CONNECT properties with the Authentication Method and Data (MQTT 5 §3.1.2.11.9–10). */
+function withAuthentication(
+  properties: IClientOptions["properties"],
+  auth: LinkAuth,
+): NonNullable<IClientOptions["properties"]> {
+  return {
+    ...properties,
+    authenticationMethod: auth.method,
+    // mqtt-packet writes any Uint8Array; browsers have no global Buffer.
+    ...(auth.data ? { authenticationData: auth.data as Buffer } : {}),
+  };
+}
 
 /** Publish options for QoS 0, 1, 2 without retain, then with; frozen, since every publish shares them. */
 const PUBLISH_OPTIONS: readonly IClientPublishOptions[] = /* @__PURE__ */ [0, 1, 2, 0, 1, 2].map(

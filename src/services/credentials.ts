@@ -9,8 +9,8 @@
  * (`sharesCalls`, as `RemoteCredentials` does) is called directly, so no
  * call is shared twice. Beside each provider's call, the same layer keeps
  * its latest answer with its expiry: a client holding older credentials
- * takes it, while it has enough life, without a new request
- * (`latest-answer.ts` says how much is enough).
+ * takes it, while it has enough life, without a new request (README,
+ * "Refreshing ahead of the expiry", says how much is enough).
  */
 
 import { AuthRefreshError, CourierError } from "../errors.js";

@@ -13,7 +13,7 @@ import mqtt, {
   type Packet,
 } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { type AuthPacket, onAuthPacket, sendAuth } from "../../src/services/mqtt-internals-auth.js";
+import { type AuthPacket, onAuthPacket, sendAuth } from "../../src/services/mqtt-internals.js";
 import {
   type JwtBrokerOptions,
   type JwtMosquitto,

@@ -1,5 +1,5 @@
 /**
- * The mqtt.js internals that `src/services/mqtt-internals-auth.ts` relies on
+ * The mqtt.js internals that `src/services/mqtt-internals.ts` relies on
  * to write and read MQTT 5 AUTH packets (mqtt.js 5.16 has no public call for
  * it). These fail the day mqtt.js renames or changes them: that the members
  * exist, that an AUTH 0x19 really leaves the client (mqtt.js's own
@@ -14,7 +14,7 @@ import {
   authInternalsPresent,
   onAuthPacket,
   sendAuth,
-} from "../../src/services/mqtt-internals-auth.js";
+} from "../../src/services/mqtt-internals.js";
 import { type JwtMosquitto, startJwtMosquitto } from "../support/mosquitto-jwt.js";
 import { hasBinary } from "../support/requirements.js";
 import { waitFor } from "../support/wait.js";

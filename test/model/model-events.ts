@@ -116,6 +116,9 @@ export function eventsFor(type: string, scenario: Scenario): ModelEvent[] {
       ];
     case "USER.UPDATE_ENDPOINT":
       return [{ type, endpoint: modelEndpoint }];
+    // Raised by the machine itself (a failed re-authentication); nothing outside sends it.
+    case "AUTH.REAUTH_FAILED":
+      return [];
   }
   if (type.startsWith("xstate.done.actor.")) {
     const output = type.endsWith("refreshing")

@@ -64,6 +64,7 @@ export const SUITES_NEEDING: Record<ExternalBinary, readonly string[]> = {
   "mosquitto-jwt-plugin": [
     "test/brokers/jwt-plugin.test.ts (the JWT auth plugin: expiry, re-authentication)",
     "test/brokers/mqtt-internals-auth.test.ts (AUTH packets through mqtt.js internals)",
+    "test/brokers/mqtt5-reauth.test.ts (re-authentication in place: mqtt5Auth, AUTH 0x19, fallback)",
   ],
   ejabberdctl: [
     "test/brokers/ejabberd.test.ts (core behaviour suite on ejabberd, MQTT 3.1.1 and 5)",

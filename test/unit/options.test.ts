@@ -46,6 +46,7 @@ describe("resolveOptions defaults", () => {
       closeTimeoutMs: 5_000,
       stableAfterMs: 10_000,
       probeTimeoutMs: 5000,
+      reauthTimeoutMs: 10_000,
     });
   });
 
@@ -123,6 +124,7 @@ describe("resolveOptions keeps valid values", () => {
       closeTimeoutMs: 250,
       stableAfterMs: 0,
       probeTimeoutMs: 5000,
+      reauthTimeoutMs: 10_000,
     });
     expect(resolved.outbox).toEqual({
       maxMessages: 5,

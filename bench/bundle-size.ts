@@ -76,7 +76,11 @@ export const OWN_TARGET_BYTES = 11_000;
  * moved beside the machine (−440), cross-tab sharing (−1.1 KB) and redacted
  * inspection (−0.9 KB) became chunks loaded only when used; budget 16,300.
  */
-export const OWN_BUDGET_BYTES = 21_000;
+// Then 24,430 bytes measured once everything above met in one client: refreshing ahead of the
+// expiry (+2.6 KB), the broker defects fixed (packet size, lone filters, early closes, overdue
+// acknowledgements, sessionPresent distrust: ~1.5 KB), MQTT 5 re-authentication (~1 KB), and the
+// input checks and logger above. Far over the 11 KB target: the next cut is the open weight work.
+export const OWN_BUDGET_BYTES = 24_800;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

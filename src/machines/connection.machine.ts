@@ -161,6 +161,10 @@ function refreshFailed(timedOut?: "REFRESH_TIMEOUT") {
   ] as const;
 }
 
+/**
+ * The connection statechart (see the README's state table and docs/statecharts):
+ * provide its actors with `connectionMachine.provide({ actors })` to run it.
+ */
 export const connectionMachine = connectionSetup.createMachine({
   id: "connection",
   context: ({ input }) => ({
@@ -518,4 +522,5 @@ export const connectionMachine = connectionSetup.createMachine({
   },
 });
 
+/** The type of `connectionMachine`. */
 export type ConnectionMachine = typeof connectionMachine;

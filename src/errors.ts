@@ -4,6 +4,9 @@
  * a token or a response body (README "Errors").
  */
 
+// Longer than 300 lines on purpose: every error class the SDK throws, each with its documentation,
+// in one place users look them up.
+
 export type CourierErrorCode =
   | "INVALID_OPTIONS"
   | "CONNECTION_REFUSED"

@@ -8,6 +8,9 @@
  * nothing the machine should decide.
  */
 
+// Longer than 300 lines on purpose: it is the public API, one class; the work is delegated to
+// wiring.ts, message-stream.ts and abort.ts.
+
 import type { IPublishPacket } from "mqtt";
 import { createActor, type SnapshotFrom } from "xstate";
 import {

@@ -13,6 +13,9 @@
  * every action it runs.
  */
 
+// Longer than 300 lines on purpose: the services of one client and the connection attempt that
+// reports to the machine change together.
+
 import { type Actor, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,

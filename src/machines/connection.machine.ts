@@ -20,6 +20,9 @@
  * is folded away.
  */
 
+// Longer than 300 lines on purpose: the chart is one statechart; transitions cross its states, and
+// splitting it across files would hide them.
+
 import { and, not } from "xstate";
 import type { RenewFailureParams } from "./connection.retry.js";
 import { currentEndpoint } from "./connection.selectors.js";

@@ -5,6 +5,9 @@
  * provides the ones that touch the socket, a test provides its own.
  */
 
+// Longer than 300 lines on purpose: every named action, guard, delay and actor of the chart is in
+// one setup() call, so that XState checks them against the chart and the name tables together.
+
 import {
   assign,
   emit,

@@ -3,6 +3,9 @@
  * (`ResolvedEndpoint`: defaults applied, password sealed in a `Secret`).
  */
 
+// Longer than 300 lines on purpose: what an endpoint is, how it is resolved, merged and validated,
+// and when its credentials expire are one shape read together.
+
 import { InvalidOptionsError } from "../errors.js";
 import type { Random } from "./backoff.js";
 import { expiryOf, type RefreshAheadPolicy, refreshPoint } from "./expiry.js";

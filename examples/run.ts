@@ -45,7 +45,7 @@ export async function startExample(
   let pageUrl: string | null = null;
   const cleanups: (() => Promise<void>)[] = [];
   if (kind !== "node") {
-    ensureDist(log);
+    log(ensureDist());
     let dir = `${ROOT}examples/browser`;
     if (kind === "react") {
       dir = await mkdtemp(join(tmpdir(), "courier-react-example-"));

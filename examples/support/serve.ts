@@ -5,20 +5,21 @@
  * Vite first, from the package's `dist/` as an app gets it.
  */
 
-import { spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { extname, normalize } from "node:path";
-import { fileURLToPath } from "node:url";
+import { ROOT } from "../../bench/support/dist.js";
 
-export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export { ensureDist, ROOT } from "../../bench/support/dist.js";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
   ".map": "application/json",
 };
 
@@ -28,17 +29,26 @@ export interface ExampleServer {
   close(): Promise<void>;
 }
 
+/** URL prefix → directory, first match wins. Nothing outside these is served. */
+export type Mounts = readonly (readonly [prefix: string, dir: string])[];
+
+/** The package's `dist/` and its dependencies' browser builds (what an import map points at). */
+export const PACKAGE_MOUNTS: Mounts = [
+  ["/dist/", `${ROOT}dist/`],
+  ["/node_modules/mqtt/dist/", `${ROOT}node_modules/mqtt/dist/`],
+  ["/node_modules/xstate/dist/", `${ROOT}node_modules/xstate/dist/`],
+];
+
 /** Serves `pageDir` at `/`, plus `/dist/` and the dependencies' browser builds. */
-export async function servePage(pageDir: string): Promise<ExampleServer> {
-  const table: [string, string][] = [
-    ["/dist/", `${ROOT}dist/`],
-    ["/node_modules/mqtt/dist/", `${ROOT}node_modules/mqtt/dist/`],
-    ["/node_modules/xstate/dist/", `${ROOT}node_modules/xstate/dist/`],
-    ["/", pageDir.endsWith("/") ? pageDir : `${pageDir}/`],
-  ];
+export function servePage(pageDir: string): Promise<ExampleServer> {
+  return serveMounts([...PACKAGE_MOUNTS, ["/", pageDir.endsWith("/") ? pageDir : `${pageDir}/`]]);
+}
+
+/** Serves the files under `mounts` on 127.0.0.1, a random port, uncached. */
+export async function serveMounts(mounts: Mounts): Promise<ExampleServer> {
   const server = createServer(async (request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname);
-    const [prefix, dir] = table.find(([p]) => path.startsWith(p)) ?? ["", ""];
+    const [prefix, dir] = mounts.find(([p]) => path.startsWith(p)) ?? ["", ""];
     const rest = normalize(path.slice(prefix.length) || "index.html");
     if (!dir || rest.startsWith("..")) {
       response.writeHead(404).end();
@@ -67,29 +77,6 @@ export async function servePage(pageDir: string): Promise<ExampleServer> {
         server.close(() => resolve());
       }),
   };
-}
-
-/** Builds `dist/` (tsup) when it is missing or older than a file of `src/`. */
-export function ensureDist(log: (line: string) => void = () => {}): void {
-  const built = mtime(`${ROOT}dist/react.js`);
-  const sources = readdirSync(`${ROOT}src`, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => `${e.parentPath}/${e.name}`);
-  if (built !== undefined && sources.every((file) => (mtime(file) ?? 0) <= built)) return;
-  log("building dist/ (tsup)…");
-  const run = spawnSync(process.execPath, [`${ROOT}node_modules/tsup/dist/cli-default.js`], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  if (run.status !== 0) throw new Error(`building dist/ failed:\n${run.stdout}\n${run.stderr}`);
-}
-
-function mtime(path: string): number | undefined {
-  try {
-    return statSync(path).mtimeMs;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -13,66 +13,61 @@
  * that on a timely event loop.
  */
 
-const QUARTERS = 4;
-/** The open generation and the four before it. */
-const SLOTS = QUARTERS + 1;
+/** The open generation and the four quarters before it. */
+const SLOTS = 5;
 
 export class AckWatch {
   readonly #tickMs: number;
   readonly #overdue: () => void;
   /** Unacknowledged requests per generation, by generation modulo `SLOTS`. */
   readonly #counts = [0, 0, 0, 0, 0];
-  #total = 0;
   /** The generation new requests join. */
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
 
   constructor(timeoutMs: number, overdue: () => void) {
-    this.#tickMs = timeoutMs / QUARTERS;
+    this.#tickMs = timeoutMs / (SLOTS - 1);
     this.#overdue = overdue;
   }
 
   /** A request was sent; returns the ticket to hand to `acked`. */
   sent(): number {
     const generation = this.#generation;
-    if (this.#stopped) return generation;
-    this.#counts[generation % SLOTS] = (this.#counts[generation % SLOTS] as number) + 1;
-    this.#total += 1;
-    this.#timer ??= setTimeout(() => this.#tick(), this.#tickMs);
+    if (!this.#stopped) {
+      this.#counts[generation % SLOTS] = (this.#counts[generation % SLOTS] as number) + 1;
+      this.#arm();
+    }
     return generation;
   }
 
   /** The request of `ticket` was acknowledged (or failed): it is no longer waited for. */
   acked(ticket: number): void {
-    // A ticket older than the tracked generations was overdue already.
-    if (this.#stopped || ticket <= this.#generation - SLOTS) return;
     const slot = ticket % SLOTS;
     const count = this.#counts[slot] as number;
-    if (count === 0) return;
-    this.#counts[slot] = count - 1;
-    this.#total -= 1;
+    // A ticket older than the tracked generations was reported overdue already.
+    if (count > 0 && ticket > this.#generation - SLOTS) this.#counts[slot] = count - 1;
   }
 
   /** No more checks (the connection closed). */
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
-  #tick(): void {
-    this.#timer = undefined;
-    if (this.#stopped) return;
-    // The slot the next generation takes is the one of the generation four quarters old.
-    const next = this.#generation + 1;
-    if ((this.#counts[next % SLOTS] as number) > 0) {
-      this.stop();
-      this.#overdue();
-      return;
-    }
-    this.#generation = next;
-    // Idle: stop until the next request (nothing is left running).
-    if (this.#total > 0) this.#timer = setTimeout(() => this.#tick(), this.#tickMs);
+  #arm(): void {
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      // The slot the next generation takes is the one of the generation four quarters old.
+      const next = ++this.#generation;
+      if (this.#stopped) return;
+      if ((this.#counts[next % SLOTS] as number) > 0) {
+        this.stop();
+        this.#overdue();
+      } else if (this.#counts.some((count) => count > 0)) {
+        this.#arm();
+      }
+      // Otherwise idle: no timer until the next request.
+    }, this.#tickMs);
   }
 }

@@ -45,8 +45,9 @@ export class Publication implements PublishRequest, Links<Publication> {
   bytes = 0;
   /** The whole PUBLISH packet's size, once sized for a link. */
   packetBytes = 0;
-  resolve: () => void = noop;
-  reject: (error: Error) => void = noop;
+  /** Set by `Outbox.publish`. */
+  resolve!: () => void;
+  reject!: (error: Error) => void;
   /** The link this entry was last written to; null while waiting. */
   sentOn: LiveConnection | null = null;
   /** Counted against the current link's Receive Maximum (QoS 1/2, written, unanswered). */
@@ -69,8 +70,6 @@ export class Publication implements PublishRequest, Links<Publication> {
     this.properties = properties;
   }
 }
-
-function noop(): void {}
 
 function payloadBytes(payload: string | Uint8Array): number {
   return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
@@ -279,25 +278,21 @@ export class Outbox {
     } else {
       heldRoom = this.#release(entry);
       this.#settle(entry);
-      this.#answered(entry, code as number | undefined);
+      if (typeof code === "number") {
+        // MQTT 5 PUBACK/PUBREC with a failure reason code: the broker answered, retrying will not help.
+        entry.reject(new PublishRejectedError(entry.topic, code, reasonName(code, 5)));
+      } else {
+        // Written is not taken for QoS 0: only an acknowledgement says the broker took that size.
+        if (entry.qos > 0 && entry.packetBytes > this.#largestAcked) {
+          this.#largestAcked = entry.packetBytes;
+        }
+        entry.resolve();
+      }
     }
     // Room for the next waiting publish.
     const link = this.#link;
     if (heldRoom && link) this.#pump(link);
   };
-
-  /** Settles `entry` as the broker answered: PUBACK/PUBCOMP, or a failure `code`. */
-  #answered(entry: Publication, code: number | undefined): void {
-    if (code !== undefined) {
-      // MQTT 5 PUBACK/PUBREC with a failure reason code: the broker answered, retrying will not help.
-      entry.reject(new PublishRejectedError(entry.topic, code, reasonName(code, 5)));
-    } else {
-      if (entry.qos > 0 && entry.packetBytes > this.#largestAcked) {
-        this.#largestAcked = entry.packetBytes;
-      }
-      entry.resolve();
-    }
-  }
 
   #settle(entry: Publication): void {
     if (entry.sentOn === null || entry.sentOn !== this.#link) this.#waiting -= 1;

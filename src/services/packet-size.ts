@@ -16,22 +16,11 @@ export function utf8Length(text: string): number {
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) {
-      bytes += 1;
-    } else if (code >= 0xd800 && code < 0xdc00 && isLowSurrogate(text.charCodeAt(i + 1))) {
-      // A surrogate pair: two UTF-16 units, four bytes.
-      bytes += 2;
-      i += 1;
-    } else {
-      bytes += 2;
-    }
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
+    // A high surrogate before a low one: a pair, two UTF-16 units for four bytes.
+    if ((code & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
   }
   return bytes;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code < 0xe000;
 }
 
 /** Bytes of a Variable Byte Integer (MQTT 5 §1.5.5). */

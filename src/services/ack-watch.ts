@@ -5,22 +5,22 @@
  * dead even while the broker still answers PINGREQ.
  *
  * Cheap per request on purpose (a counter, no clock read, no map entry, no
- * timer): requests are counted in generations of a quarter of `timeoutMs`,
+ * timer): requests are counted in generations of an eighth of `timeoutMs`,
  * and one timer per connection, running only while something is
- * unacknowledged, closes a generation each quarter. A request is overdue once
- * four generations have been closed after its own: it has then waited at
- * least `timeoutMs` (a timer never fires early) and at most about 1.25 times
+ * unacknowledged, closes a generation each eighth. A request is overdue once
+ * eight generations have been closed after its own: it has then waited at
+ * least `timeoutMs` (a timer never fires early) and at most about 1.125 times
  * that on a timely event loop.
  */
 
-/** The open generation and the four quarters before it. */
-const SLOTS = 5;
+/** The open generation and the eight before it. */
+const SLOTS = 9;
 
 export class AckWatch {
   readonly #tickMs: number;
   readonly #overdue: () => void;
   /** Unacknowledged requests per generation, by generation modulo `SLOTS`. */
-  readonly #counts = [0, 0, 0, 0, 0];
+  readonly #counts = [0, 0, 0, 0, 0, 0, 0, 0, 0];
   /** The generation new requests join. */
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -58,7 +58,7 @@ export class AckWatch {
   #arm(): void {
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
-      // The slot the next generation takes is the one of the generation four quarters old.
+      // The slot the next generation takes is the one of the generation eight eighths old.
       const next = ++this.#generation;
       if (this.#stopped) return;
       if ((this.#counts[next % SLOTS] as number) > 0) {

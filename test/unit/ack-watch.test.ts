@@ -25,27 +25,27 @@ function watch(): { acks: AckWatch; overdue: () => number } {
 }
 
 describe("AckWatch", () => {
-  it("reports a request left unacknowledged no earlier than timeoutMs, no later than 1.25 × it", () => {
+  it("reports a request left unacknowledged no earlier than timeoutMs, no later than 1.125 × it", () => {
     const { acks, overdue } = watch();
     acks.sent();
     vi.advanceTimersByTime(T - 1);
     expect(overdue()).toBe(0);
-    vi.advanceTimersByTime(T / 4 + 1);
+    vi.advanceTimersByTime(T / 8 + 1);
     expect(overdue()).toBe(1);
     vi.advanceTimersByTime(10 * T);
     expect(overdue()).toBe(1);
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it("a request sent just before a quarter closes still gets its full timeoutMs", () => {
+  it("a request sent just before a eighth closes still gets its full timeoutMs", () => {
     const { acks, overdue } = watch();
     acks.sent();
-    vi.advanceTimersByTime(T / 4 - 1);
+    vi.advanceTimersByTime(T / 8 - 1);
     const late = acks.sent();
     acks.acked(0);
     vi.advanceTimersByTime(T - 1);
     expect(overdue()).toBe(0);
-    vi.advanceTimersByTime(T / 4 + 1);
+    vi.advanceTimersByTime(T / 8 + 1);
     expect(overdue()).toBe(1);
     expect(late).toBe(0);
   });
@@ -62,7 +62,7 @@ describe("AckWatch", () => {
     }
     for (const [ticket] of outstanding.splice(0)) acks.acked(ticket);
     expect(overdue()).toBe(0);
-    vi.advanceTimersByTime(T / 4);
+    vi.advanceTimersByTime(T / 8);
     expect(vi.getTimerCount()).toBe(0);
   });
 
@@ -76,7 +76,7 @@ describe("AckWatch", () => {
     }
     expect(overdue()).toBe(0);
     for (let i = 0; i < 6; i++) acks.acked(acks.sent());
-    vi.advanceTimersByTime(T / 4 + T / 20);
+    vi.advanceTimersByTime(T / 8 + T / 20);
     expect(overdue()).toBe(1);
   });
 
@@ -88,7 +88,7 @@ describe("AckWatch", () => {
     acks.sent();
     vi.advanceTimersByTime(T - 1);
     expect(overdue()).toBe(0);
-    vi.advanceTimersByTime(T / 4 + 1);
+    vi.advanceTimersByTime(T / 8 + 1);
     expect(overdue()).toBe(1);
   });
 

@@ -6,8 +6,8 @@
  */
 
 import { AbortError } from "../errors.js";
-import type { PublishRequest, Qos } from "../services/broker-link.js";
-import type { Outbox } from "../services/outbox.js";
+import type { Qos } from "../services/broker-link.js";
+import type { Outbox, Publication } from "../services/outbox.js";
 import type {
   MessageHandler,
   Subscription,
@@ -123,7 +123,7 @@ export function abortableSubscribe(
  */
 export function abortablePublish(
   outbox: Outbox,
-  request: PublishRequest,
+  request: Publication,
   signal: AbortSignal,
 ): Promise<void> {
   const settled = outbox.publish(request);

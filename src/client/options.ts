@@ -41,6 +41,9 @@ import type { OutboxLimits } from "../services/outbox.js";
 import type { Secret } from "../services/secret.js";
 import { count, objectOrEmpty, oneOf, onlyKnownKeys, seconds, shown } from "./validate.js";
 
+/** mqtt.js's `log` for a client without `debug`: one function shared by every client. */
+function ignoreMqttLog(): void {}
+
 /**
  * Anything that can produce fresh credentials. `RemoteCredentials` is one.
  * Only `getCredentials` is required; the other members are what a provider
@@ -114,6 +117,7 @@ export interface TimeoutOptions {
    * connection that is open but no longer served (RabbitMQ's Web MQTT after a
    * token expires still answers pings but acknowledges nothing): it is closed
    * and the client reconnects, sending the unacknowledged publishes again.
+   * Checked every eighth of it: the close comes 1 to 1.125 times this after the send.
    * @default 20
    */
   ackSeconds?: number;
@@ -480,7 +484,10 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     ackTimeoutMs: seconds(t.ackSeconds, "timeouts.ackSeconds") * 1000,
     inspect,
     // mqtt.js logs through the SDK's one shared, redacting function; this client's sink rides along.
-    mqtt: { ...mqtt, log: mqttLog, ...(debug ? { [DEBUG_SINK]: debug } : {}) } as MqttOptions,
+    // Without `debug`, a no-op: mqtt.js logs some twenty lines per QoS 1 publish (~0.45 µs of CPU).
+    mqtt: (debug
+      ? { ...mqtt, log: mqttLog, [DEBUG_SINK]: debug }
+      : { ...mqtt, log: ignoreMqttLog }) as MqttOptions,
     protocolVersion,
     environment: environment as EnvironmentWatcher | false,
     debug,

@@ -23,6 +23,7 @@ import { connectionStateOf, currentEndpoint } from "../machines/connection.selec
 import type { ConnectionState, Renewal, RestoreResult } from "../machines/connection.types.js";
 import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
+import { Publication } from "../services/outbox.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
 import { shown } from "../services/values.js";
@@ -282,11 +283,13 @@ export class RealtimeClient {
       if (this.#closedByUser && this.#options.afterDisconnect === "reject") {
         throw new ClientClosedError("publish()");
       }
-      const retain = options.retain === true;
-      const { properties } = options;
-      const request = properties
-        ? { topic, payload, qos, retain, properties }
-        : { topic, payload, qos, retain };
+      const request = new Publication(
+        topic,
+        payload,
+        qos,
+        options.retain === true,
+        options.properties,
+      );
       const { signal } = options;
       if (signal) {
         return (

@@ -18,11 +18,13 @@ import type {
   MqttClient,
 } from "mqtt";
 import { ConnectionLostError, type CourierError, ReauthenticationError } from "../errors.js";
+import { AckWatch } from "./ack-watch.js";
 import { brokerUrl, type ResolvedEndpoint } from "./endpoint.js";
 import {
   type LiveConnection,
   type Message,
   messageOf,
+  type PublishDone,
   type PublishRequest,
   type Qos,
 } from "./live-connection.js";
@@ -160,12 +162,8 @@ export class BrokerLink implements LiveConnection {
   #connackProperties: IConnackPacket["properties"];
   #receiveMaximum: number | undefined;
   readonly #preConnack: Handler;
-  /** How long an acknowledgement may take before the connection counts as dead. */
-  readonly #ackTimeoutMs: number;
-  /** Requests awaiting an acknowledgement: token → when sent, oldest first. */
-  readonly #awaiting = new Map<number, number>();
-  #nextToken = 0;
-  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Acknowledgements overdue past `timeouts.ackSeconds` end the connection; none without a limit. */
+  readonly #acks: AckWatch | undefined;
   readonly #auth: LinkAuth | undefined;
   /** Puts mqtt.js's own AUTH handling back (set with `auth`). */
   #restoreAuth: (() => void) | undefined;
@@ -183,7 +181,14 @@ export class BrokerLink implements LiveConnection {
     auth?: LinkAuth,
   ) {
     this.#listener = listener;
-    this.#ackTimeoutMs = ackTimeoutMs;
+    if (ackTimeoutMs !== Number.POSITIVE_INFINITY) {
+      this.#acks = new AckWatch(ackTimeoutMs, () => {
+        this.#lastError = new Error(
+          `the broker acknowledged nothing within ${ackTimeoutMs / 1000} s (timeouts.ackSeconds)`,
+        );
+        this.#client.end(true);
+      });
+    }
     this.#auth = auth;
     this.#client = mqtt.connect(brokerUrl(endpoint), {
       ...mqttOptions,
@@ -306,9 +311,9 @@ export class BrokerLink implements LiveConnection {
     const map: ISubscriptionMap = {};
     for (const { filter, qos, rh } of filters) map[filter] = rh ? { qos, rh } : { qos };
     return new Promise((resolve, reject) => {
-      const token = this.#awaitAck();
+      const ticket = this.#acks?.sent() ?? 0;
       this.#client.subscribe(map, (error, granted) => {
-        this.#acked(token);
+        this.#acks?.acked(ticket);
         // mqtt.js fails the whole call when one filter is refused; the SUBACK it
         // attaches still holds every filter's code, which is what the registry reports.
         const suback = (error as { packet?: { granted?: unknown } } | null)?.packet?.granted;
@@ -322,71 +327,27 @@ export class BrokerLink implements LiveConnection {
 
   unsubscribe(filters: readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => {
-      const token = this.#awaitAck();
+      const ticket = this.#acks?.sent() ?? 0;
       this.#client.unsubscribe([...filters], (error) => {
-        this.#acked(token);
+        this.#acks?.acked(ticket);
         if (error) reject(error);
         else resolve();
       });
     });
   }
 
-  publish(request: PublishRequest, done: (error?: Error | null) => void): void {
+  publish<R extends PublishRequest>(request: R, done: PublishDone<R>): void {
     // mqtt.js copies the options it is given, so the common ones are shared, not rebuilt per message.
     const options: IClientPublishOptions = request.properties
       ? { qos: request.qos, retain: request.retain, properties: request.properties }
       : (PUBLISH_OPTIONS[request.qos + (request.retain ? 3 : 0)] as IClientPublishOptions);
-    if (request.qos === 0) {
-      this.#client.publish(request.topic, request.payload as string | Buffer, options, done);
-      return;
-    }
-    const token = this.#awaitAck();
+    const acks = request.qos === 0 ? undefined : this.#acks;
+    const ticket = acks ? acks.sent() : 0;
+    // One closure per publish, as mqtt.js's own publishAsync has.
     this.#client.publish(request.topic, request.payload as string | Buffer, options, (error) => {
-      this.#acked(token);
-      done(error);
+      acks?.acked(ticket);
+      done(request, error, this);
     });
-  }
-
-  /** Records a request that the broker must acknowledge within `ackTimeoutMs`. */
-  #awaitAck(): number {
-    const token = this.#nextToken++;
-    if (this.#ackTimeoutMs === Number.POSITIVE_INFINITY) return token;
-    this.#awaiting.set(token, performance.now());
-    if (this.#ackTimer === undefined) this.#armAckTimer();
-    return token;
-  }
-
-  #acked(token: number): void {
-    if (!this.#awaiting.delete(token) || this.#awaiting.size > 0) return;
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
-  }
-
-  /** One timer, for the oldest request still unacknowledged. */
-  #armAckTimer(): void {
-    const oldest = this.#awaiting.values().next();
-    if (oldest.done || this.#closed || this.#disposed) return;
-    const wait = Math.max(0, oldest.value + this.#ackTimeoutMs - performance.now());
-    this.#ackTimer = setTimeout(() => this.#checkAcks(), wait);
-  }
-
-  /**
-   * The oldest request is overdue: the connection is open but no longer
-   * served (a broker that stopped acknowledging, though it may still answer
-   * pings). Closed, so that the client reconnects and sends again.
-   */
-  #checkAcks(): void {
-    this.#ackTimer = undefined;
-    const oldest = this.#awaiting.values().next();
-    if (oldest.done || this.#closed || this.#disposed) return;
-    if (performance.now() - oldest.value < this.#ackTimeoutMs) {
-      this.#armAckTimer();
-      return;
-    }
-    this.#lastError = new Error(
-      `the broker acknowledged nothing within ${this.#ackTimeoutMs / 1000} s (timeouts.ackSeconds)`,
-    );
-    this.#client.end(true);
   }
 
   /**
@@ -426,8 +387,7 @@ export class BrokerLink implements LiveConnection {
     this.#reauth?.reject(new ReauthenticationError("closed"));
     this.#reauth = undefined;
     this.#restoreAuth?.();
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks?.stop();
     const listeners = this.#listeners.splice(0);
     for (let i = 0; i < listeners.length; i += 2) {
       this.#emitter.removeListener(listeners[i] as string, listeners[i + 1] as Handler);
@@ -527,8 +487,7 @@ export class BrokerLink implements LiveConnection {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#ackTimer);
-    this.#ackTimer = undefined;
+    this.#acks?.stop();
     this.#reportClosed();
   }
 

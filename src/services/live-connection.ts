@@ -47,9 +47,20 @@ export interface LiveConnection {
   subscribe(filters: readonly { filter: string; qos: Qos; rh?: 0 | 1 | 2 }[]): Promise<number[]>;
   /** One UNSUBSCRIBE packet. */
   unsubscribe(filters: readonly string[]): Promise<void>;
-  /** `done()` without an error on delivery (written for QoS 0, PUBACK/PUBCOMP for 1/2). */
-  publish(request: PublishRequest, done: (error?: Error | null) => void): void;
+  /**
+   * One PUBLISH packet. `done` is called without an error on delivery
+   * (written for QoS 0, PUBACK/PUBCOMP for 1/2), with the request and this
+   * connection, so that one function can serve every publish.
+   */
+  publish<R extends PublishRequest>(request: R, done: PublishDone<R>): void;
 }
+
+/** Called once a publish is delivered (no error) or failed, by the connection it was written to. */
+export type PublishDone<R extends PublishRequest> = (
+  request: R,
+  error: Error | null | undefined,
+  connection: LiveConnection,
+) => void;
 
 /** The received PUBLISH packet as a `Message`. */
 export function messageOf(topic: string, payload: Uint8Array, packet: IPublishPacket): Message {

@@ -12,10 +12,11 @@
  * with DISCONNECT 0x95 (packet too large) when it announced no limit.
  */
 
+import type { IPublishPacket } from "mqtt";
 import { PacketTooLargeError, PublishRejectedError, QueueOverflowError } from "../errors.js";
 import { LinkedList, type Links } from "./linked-list.js";
-import type { LiveConnection, PublishRequest } from "./live-connection.js";
-import { publishPacketBytes } from "./packet-size.js";
+import type { LiveConnection, PublishRequest, Qos } from "./live-connection.js";
+import { publishPacketBytes, utf8Length } from "./packet-size.js";
 import { reasonName } from "./reason-codes.js";
 
 export interface OutboxLimits {
@@ -29,25 +30,55 @@ export interface OutboxLimits {
   readonly overflow: "rejectNew" | "dropOldest";
 }
 
-interface Entry extends Links<Entry> {
-  readonly request: PublishRequest;
-  readonly bytes: number;
-  readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
+/**
+ * One publish: the request, its promise's settlement and its place in the
+ * outbox in one object (a publish allocates this, its promise and one
+ * closure for mqtt.js, as mqtt.js's own `publishAsync` does).
+ */
+export class Publication implements PublishRequest, Links<Publication> {
+  readonly topic: string;
+  readonly payload: string | Uint8Array;
+  readonly qos: Qos;
+  readonly retain: boolean;
+  readonly properties: IPublishPacket["properties"] | undefined;
+  /** Payload bytes, counted against `maxBytes`. */
+  bytes = 0;
+  /** The whole PUBLISH packet's size, once sized for a link. */
+  packetBytes = 0;
+  /** Set by `Outbox.publish`. */
+  resolve!: () => void;
+  reject!: (error: Error) => void;
   /** The link this entry was last written to; null while waiting. */
-  sentOn: LiveConnection | null;
+  sentOn: LiveConnection | null = null;
+  /** Counted against the current link's Receive Maximum (QoS 1/2, written, unanswered). */
+  holdsRoom = false;
+  prev: Publication | null = null;
+  next: Publication | null = null;
+  listed = false;
+
+  constructor(
+    topic: string,
+    payload: string | Uint8Array,
+    qos: Qos,
+    retain: boolean,
+    properties?: IPublishPacket["properties"],
+  ) {
+    this.topic = topic;
+    this.payload = payload;
+    this.qos = qos;
+    this.retain = retain;
+    this.properties = properties;
+  }
 }
 
-const encoder = /* @__PURE__ */ new TextEncoder();
-
 function payloadBytes(payload: string | Uint8Array): number {
-  return typeof payload === "string" ? encoder.encode(payload).length : payload.byteLength;
+  return typeof payload === "string" ? utf8Length(payload) : payload.byteLength;
 }
 
 export class Outbox {
   readonly #limits: OutboxLimits;
   /** Unsettled entries in publish order. */
-  readonly #entries = new LinkedList<Entry>();
+  readonly #entries = new LinkedList<Publication>();
   #bytes = 0;
   #link: LiveConnection | null = null;
   /** QoS 1/2 entries written to `#link` and not yet acknowledged. */
@@ -66,28 +97,23 @@ export class Outbox {
     return this.#entries.size;
   }
 
-  publish(request: PublishRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const link = this.#link;
-      if (!link && !this.#admit(request, reject)) return;
-      const bytes = payloadBytes(request.payload);
-      const entry: Entry = {
-        request,
-        bytes,
-        resolve,
-        reject,
-        sentOn: null,
-        prev: null,
-        next: null,
-        listed: false,
-      };
-      this.#entries.add(entry);
-      this.#bytes += bytes;
-      this.#waiting += 1;
-      // The hot path: nothing queued ahead of it and room at the broker, so write it now.
-      // Otherwise it waits its turn; acknowledgements pump the queue.
-      if (link && this.#waiting === 1 && this.#hasRoom(entry, link)) this.#send(entry, link);
+  /** Sends `entry` (or queues it); settles when it is delivered or rejected. */
+  publish(entry: Publication): Promise<void> {
+    const settled = new Promise<void>((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
+    const link = this.#link;
+    const bytes = payloadBytes(entry.payload);
+    if (!link && !this.#admit(entry, bytes)) return settled;
+    entry.bytes = bytes;
+    this.#entries.add(entry);
+    this.#bytes += bytes;
+    this.#waiting += 1;
+    // The hot path: nothing queued ahead of it and room at the broker, so write it now.
+    // Otherwise it waits its turn; acknowledgements pump the queue.
+    if (link && this.#waiting === 1 && this.#hasRoom(entry, link)) this.#send(entry, link);
+    return settled;
   }
 
   /** From `connected` on: flush what waited, in order, then send new publishes at once. */
@@ -97,7 +123,7 @@ export class Outbox {
     this.#waiting = 0;
     for (const entry of this.#entries) {
       if (entry.sentOn !== link) this.#waiting += 1;
-      else if (entry.request.qos > 0) this.#inFlight += 1;
+      else if (entry.holdsRoom) this.#inFlight += 1;
     }
     this.#pump(link);
   }
@@ -107,7 +133,10 @@ export class Outbox {
     this.#link = null;
     this.#inFlight = 0;
     this.#waiting = this.#entries.size;
-    for (const entry of this.#entries) entry.sentOn = null;
+    for (const entry of this.#entries) {
+      entry.sentOn = null;
+      entry.holdsRoom = false;
+    }
   }
 
   /** Rejects every unsettled publish (disconnect, terminal failure). */
@@ -120,22 +149,17 @@ export class Outbox {
   }
 
   /**
-   * Takes back the publish of `request`, rejecting it with `error`. One still
+   * Takes back the publish of `entry`, rejecting it with `error`. One still
    * queued is never sent. One already written is no longer waited for nor
    * sent again on a later connection (the broker may still deliver it): the
    * room it held under Receive Maximum goes to the next publish.
    */
-  withdraw(request: PublishRequest, error: Error): void {
-    for (const entry of this.#entries) {
-      if (entry.request !== request) continue;
-      const link = this.#link;
-      const heldRoom = request.qos > 0 && link !== null && entry.sentOn === link;
-      this.#settle(entry);
-      if (heldRoom) this.#inFlight -= 1;
-      entry.reject(error);
-      if (heldRoom && link) this.#pump(link);
-      return;
-    }
+  withdraw(entry: Publication, error: Error): void {
+    if (!this.#entries.has(entry)) return;
+    const heldRoom = this.#release(entry);
+    this.#settle(entry);
+    entry.reject(error);
+    if (heldRoom && this.#link) this.#pump(this.#link);
   }
 
   /**
@@ -145,51 +169,43 @@ export class Outbox {
    * rejected with `PacketTooLargeError` instead of being sent again.
    */
   packetTooLarge(link: LiveConnection): void {
-    let culprit: Entry | undefined;
-    let culpritBytes = 0;
+    let culprit: Publication | undefined;
     for (const entry of this.#entries) {
-      if (entry.sentOn !== link || entry.request.qos === 0) continue;
-      const bytes = publishPacketBytes(entry.request, link.protocolVersion, entry.bytes);
-      if (bytes > culpritBytes) {
-        culprit = entry;
-        culpritBytes = bytes;
-      }
+      // Sized by `#send` when it was written to `link`.
+      if (entry.sentOn !== link || entry.qos === 0) continue;
+      if (!culprit || entry.packetBytes > culprit.packetBytes) culprit = entry;
     }
-    if (!culprit || culpritBytes <= this.#largestAcked) return;
-    const heldRoom = this.#link === link;
+    if (!culprit || culprit.packetBytes <= this.#largestAcked) return;
+    this.#release(culprit);
     this.#settle(culprit);
-    if (heldRoom) this.#inFlight -= 1;
-    culprit.reject(new PacketTooLargeError(culprit.request.topic, culpritBytes, undefined));
+    culprit.reject(new PacketTooLargeError(culprit.topic, culprit.packetBytes, undefined));
   }
 
-  /** Applies the offline limits; false when `request` was rejected. */
-  #admit(request: PublishRequest, reject: (error: Error) => void): boolean {
+  /** Applies the offline limits to a publish of `bytes`; false when it was rejected. */
+  #admit(entry: Publication, bytes: number): boolean {
     const { maxMessages, maxBytes, qos0, overflow } = this.#limits;
-    if (request.qos === 0 && qos0 === "reject") {
-      reject(
+    if (entry.qos === 0 && qos0 === "reject") {
+      entry.reject(
         new QueueOverflowError(
-          request.topic,
+          entry.topic,
           "QoS 0 is not queued while disconnected (offlineQueue.qos0)",
         ),
       );
       return false;
     }
-    const bytes = payloadBytes(request.payload);
     const limit = `${maxMessages} messages, ${maxBytes} bytes`;
     if (bytes > maxBytes) {
-      reject(new QueueOverflowError(request.topic, limit));
+      entry.reject(new QueueOverflowError(entry.topic, limit));
       return false;
     }
     while (this.#entries.size >= maxMessages || this.#bytes + bytes > maxBytes) {
       const oldest = overflow === "dropOldest" ? this.#entries.first : undefined;
       if (!oldest) {
-        reject(new QueueOverflowError(request.topic, limit));
+        entry.reject(new QueueOverflowError(entry.topic, limit));
         return false;
       }
       this.#settle(oldest);
-      oldest.reject(
-        new QueueOverflowError(oldest.request.topic, `${limit}; dropped as the oldest`),
-      );
+      oldest.reject(new QueueOverflowError(oldest.topic, `${limit}; dropped as the oldest`));
     }
     return true;
   }
@@ -200,9 +216,9 @@ export class Outbox {
    * entries wait behind it so the order is kept.
    */
   #pump(link: LiveConnection): void {
-    let next: Entry | null | undefined = this.#entries.first;
+    let next: Publication | null | undefined = this.#entries.first;
     while (next) {
-      const entry: Entry = next;
+      const entry: Publication = next;
       // Read before sending: an entry settled by `#send` (too large) leaves the list.
       next = entry.next;
       if (this.#link !== link || this.#waiting === 0) return;
@@ -213,52 +229,72 @@ export class Outbox {
   }
 
   /** QoS 0 always has room; QoS 1/2 while fewer than Receive Maximum are unacknowledged. */
-  #hasRoom(entry: Entry, link: LiveConnection): boolean {
-    return (
-      entry.request.qos === 0 || this.#inFlight < (link.receiveMaximum ?? Number.POSITIVE_INFINITY)
-    );
+  #hasRoom(entry: Publication, link: LiveConnection): boolean {
+    return entry.qos === 0 || this.#inFlight < (link.receiveMaximum ?? Number.POSITIVE_INFINITY);
   }
 
-  #send(entry: Entry, link: LiveConnection): void {
+  /** Gives back the room `entry` held under Receive Maximum; true if it held some. */
+  #release(entry: Publication): boolean {
+    if (!entry.holdsRoom) return false;
+    entry.holdsRoom = false;
+    this.#inFlight -= 1;
+    return true;
+  }
+
+  #send(entry: Publication, link: LiveConnection): void {
     const limit = link.maximumPacketSize;
     // Sized only when it matters: with a limit announced, or to learn a size the broker takes.
-    const bytes =
-      limit !== undefined || entry.request.qos > 0
-        ? publishPacketBytes(entry.request, link.protocolVersion, entry.bytes)
-        : 0;
-    if (limit !== undefined && bytes > limit) {
+    if (limit !== undefined || entry.qos > 0) {
+      entry.packetBytes = publishPacketBytes(entry, link.protocolVersion, entry.bytes);
+    }
+    if (limit !== undefined && entry.packetBytes > limit) {
       this.#settle(entry);
-      entry.reject(new PacketTooLargeError(entry.request.topic, bytes, limit));
+      entry.reject(new PacketTooLargeError(entry.topic, entry.packetBytes, limit));
       return;
     }
     entry.sentOn = link;
     this.#waiting -= 1;
-    const counted = entry.request.qos > 0;
-    if (counted) this.#inFlight += 1;
-    link.publish(entry.request, (error) => {
-      if (!this.#entries.has(entry)) return;
-      const heldRoom = counted && entry.sentOn === link && this.#link === link;
-      if (heldRoom) this.#inFlight -= 1;
-      if (!error) {
-        if (counted && bytes > this.#largestAcked) this.#largestAcked = bytes;
-        this.#settle(entry);
-        entry.resolve();
-      } else if (typeof (error as { code?: unknown }).code === "number") {
-        // MQTT 5 PUBACK/PUBREC with a failure reason code: the broker answered, retrying will not help.
-        const code = (error as unknown as { code: number }).code;
-        this.#settle(entry);
-        entry.reject(new PublishRejectedError(entry.request.topic, code, reasonName(code, 5)));
-      } else {
-        // The connection failed under it: it waits for the next session (`detach` marks it
-        // unsent), and is never written twice to this link.
-        return;
-      }
-      // The broker acknowledged one: room for the next waiting publish.
-      if (heldRoom) this.#pump(link);
-    });
+    if (entry.qos > 0) {
+      this.#inFlight += 1;
+      entry.holdsRoom = true;
+    }
+    link.publish(entry, this.#delivered);
   }
 
-  #settle(entry: Entry): void {
+  /** Every link's acknowledgements, for every entry (no closure per publish). */
+  readonly #delivered = (
+    entry: Publication,
+    error: Error | null | undefined,
+    from: LiveConnection,
+  ): void => {
+    // Settled already (withdrawn, rejected), or acknowledged twice.
+    if (!this.#entries.has(entry)) return;
+    const code = error ? (error as { code?: unknown }).code : undefined;
+    let heldRoom: boolean;
+    if (error && typeof code !== "number") {
+      // The connection failed under it: it waits for the next session (`detach` marks it
+      // unsent), and is never written twice to this link; the room it held is free.
+      heldRoom = entry.sentOn === from && this.#release(entry);
+    } else {
+      heldRoom = this.#release(entry);
+      this.#settle(entry);
+      if (typeof code === "number") {
+        // MQTT 5 PUBACK/PUBREC with a failure reason code: the broker answered, retrying will not help.
+        entry.reject(new PublishRejectedError(entry.topic, code, reasonName(code, 5)));
+      } else {
+        // Written is not taken for QoS 0: only an acknowledgement says the broker took that size.
+        if (entry.qos > 0 && entry.packetBytes > this.#largestAcked) {
+          this.#largestAcked = entry.packetBytes;
+        }
+        entry.resolve();
+      }
+    }
+    // Room for the next waiting publish.
+    const link = this.#link;
+    if (heldRoom && link) this.#pump(link);
+  };
+
+  #settle(entry: Publication): void {
     if (entry.sentOn === null || entry.sentOn !== this.#link) this.#waiting -= 1;
     this.#entries.delete(entry);
     this.#bytes -= entry.bytes;

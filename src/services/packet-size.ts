@@ -7,10 +7,20 @@
 
 import type { PublishRequest } from "./live-connection.js";
 
-const encoder = /* @__PURE__ */ new TextEncoder();
-
-function utf8(text: string): number {
-  return encoder.encode(text).length;
+/**
+ * The UTF-8 length of `text` as encoders write it (a lone surrogate becomes
+ * U+FFFD, 3 bytes), counted without encoding: a `TextEncoder.encode` per
+ * publish allocated a buffer and cost more than the rest of the outbox.
+ */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
+    // A high surrogate before a low one: a pair, two UTF-16 units for four bytes.
+    if ((code & 0xfc00) === 0xd800 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+  }
+  return bytes;
 }
 
 /** Bytes of a Variable Byte Integer (MQTT 5 §1.5.5). */
@@ -19,7 +29,7 @@ function varint(value: number): number {
 }
 
 function binary(value: unknown): number {
-  if (typeof value === "string") return 2 + utf8(value);
+  if (typeof value === "string") return 2 + utf8Length(value);
   if (value instanceof Uint8Array) return 2 + value.byteLength;
   return 2;
 }
@@ -58,8 +68,10 @@ export function publishPacketBytes(
 ): number {
   const payload =
     payloadBytes ??
-    (typeof request.payload === "string" ? utf8(request.payload) : request.payload.byteLength);
-  let remaining = 2 + utf8(request.topic) + (request.qos > 0 ? 2 : 0) + payload;
+    (typeof request.payload === "string"
+      ? utf8Length(request.payload)
+      : request.payload.byteLength);
+  let remaining = 2 + utf8Length(request.topic) + (request.qos > 0 ? 2 : 0) + payload;
   if (protocolVersion === 5) {
     const props = request.properties ? propertiesBytes(request.properties) : 0;
     remaining += varint(props) + props;

@@ -64,7 +64,8 @@ describe("resolveOptions defaults", () => {
     expect(resolved.onAuthFailure).toBeUndefined();
     expect(resolved.inspect).toBeUndefined();
     // Only the SDK's shared logger, which keeps mqtt.js's CONNECT lines (and passwords) out of DEBUG output.
-    expect(resolved.mqtt).toEqual({ log: mqttLog });
+    expect(resolved.mqtt).toEqual({ log: expect.any(Function) });
+    expect(resolved.mqtt.log).not.toBe(mqttLog);
   });
 
   it("endpoint: defaults applied, random courier_ client id, password sealed", () => {
@@ -134,7 +135,11 @@ describe("resolveOptions keeps valid values", () => {
     });
     expect(resolved.subscribeBatchSize).toBe(7);
     expect(resolved.inspect).toBe(inspect);
-    expect(resolved.mqtt).toEqual({ keepalive: 15, protocolVersion: 5, log: mqttLog });
+    expect(resolved.mqtt).toEqual({
+      keepalive: 15,
+      protocolVersion: 5,
+      log: expect.any(Function),
+    });
   });
 
   it("a credentials provider object is accepted as onAuthFailure", () => {
@@ -456,10 +461,13 @@ describe("error messages show what they were given", () => {
 });
 
 describe("the debug option and mqtt.js's logger", () => {
-  it("every client shares one logger function", () => {
+  it("every client shares one logger function: the redacting one with debug, a no-op without", () => {
     const a = resolveOptions(withOptions({}));
     const b = resolveOptions(withOptions({ debug: () => {} }));
-    expect(a.mqtt.log).toBe(mqttLog);
+    const c = resolveOptions(withOptions({}));
+    expect(a.mqtt.log).not.toBe(mqttLog);
+    expect(a.mqtt.log).toBe(c.mqtt.log);
+    expect(typeof a.mqtt.log).toBe("function");
     expect(b.mqtt.log).toBe(mqttLog);
     expect(a.debug).toBeUndefined();
     expect(b.debug).toBeDefined();

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { PublishRejectedError, QueueOverflowError } from "../../src/errors.js";
-import type { LiveConnection, PublishRequest, Qos } from "../../src/services/live-connection.js";
-import { Outbox, type OutboxLimits } from "../../src/services/outbox.js";
+import type {
+  LiveConnection,
+  PublishDone,
+  PublishRequest,
+  Qos,
+} from "../../src/services/live-connection.js";
+import { Outbox, type OutboxLimits, Publication } from "../../src/services/outbox.js";
 
 /** A session link that records publishes and lets the test acknowledge them. */
 class FakeLink implements LiveConnection {
@@ -18,8 +23,8 @@ class FakeLink implements LiveConnection {
     throw new Error("the outbox never unsubscribes");
   }
 
-  publish(request: PublishRequest, done: (error: Error | null) => void): void {
-    this.sent.push({ request, done });
+  publish<R extends PublishRequest>(request: R, done: PublishDone<R>): void {
+    this.sent.push({ request, done: (error) => done(request, error, this) });
   }
 
   /** Topics written on this link, in order. */
@@ -46,12 +51,8 @@ const LIMITS: OutboxLimits = {
   overflow: "rejectNew",
 };
 
-const req = (topic: string, payload: string | Uint8Array = "x", qos: Qos = 1): PublishRequest => ({
-  topic,
-  payload,
-  qos,
-  retain: false,
-});
+const req = (topic: string, payload: string | Uint8Array = "x", qos: Qos = 1): Publication =>
+  new Publication(topic, payload, qos, false);
 
 type Outcome =
   | { status: "pending" }
@@ -117,13 +118,9 @@ describe("Outbox while detached", () => {
 
   it("sends the request unchanged", () => {
     const outbox = new Outbox(LIMITS);
-    const request: PublishRequest = {
-      topic: "t",
-      payload: new Uint8Array([1, 2, 3]),
-      qos: 2,
-      retain: true,
-      properties: { contentType: "application/octet-stream" },
-    };
+    const request = new Publication("t", new Uint8Array([1, 2, 3]), 2, true, {
+      contentType: "application/octet-stream",
+    });
     void outbox.publish(request);
     const link = new FakeLink();
     outbox.attach(link);
@@ -481,6 +478,41 @@ describe("Outbox and the broker's Receive Maximum (MQTT 5 §3.3.4)", () => {
     expect(link.topics()).toEqual(["one"]);
     link.ack(0);
     expect(link.topics()).toEqual(["one", "two", "zero"]);
+  });
+
+  it("a failure reported late by the previous link does not free room on the current one", () => {
+    const outbox = new Outbox(LIMITS);
+    const first = new FakeLink();
+    outbox.attach(first);
+    void outbox.publish(req("a"));
+    outbox.detach();
+    const second = new FakeLink();
+    second.receiveMaximum = 1;
+    outbox.attach(second);
+    void outbox.publish(req("b"));
+    expect(second.topics()).toEqual(["a"]);
+    first.ack(0, new Error("connection closed")); // the old client flushes its callbacks
+    expect(second.topics()).toEqual(["a"]);
+    second.ack(0);
+    expect(second.topics()).toEqual(["a", "b"]);
+  });
+
+  it("an acknowledgement from the previous link settles the publish and frees its room on the current one", async () => {
+    const outbox = new Outbox(LIMITS);
+    const first = new FakeLink();
+    outbox.attach(first);
+    const a = track(outbox.publish(req("a")));
+    outbox.detach();
+    const second = new FakeLink();
+    second.receiveMaximum = 1;
+    outbox.attach(second);
+    void outbox.publish(req("b"));
+    first.ack(0);
+    expect(second.topics()).toEqual(["a", "b"]);
+    await flush();
+    expect(a.outcome.status).toBe("resolved");
+    second.ack(0); // the copy sent again: ignored
+    expect(outbox.size).toBe(1);
   });
 
   it("a publish the broker refuses frees its place; a connection failure does not resend on that link", async () => {

@@ -6,12 +6,14 @@
 import { generate } from "mqtt-packet";
 import { describe, expect, test } from "vitest";
 import type { PublishRequest } from "../../src/services/live-connection.js";
-import { publishPacketBytes } from "../../src/services/packet-size.js";
+import { publishPacketBytes, utf8Length } from "../../src/services/packet-size.js";
 
 const cases: PublishRequest[] = [
   { topic: "a", payload: "", qos: 0, retain: false },
   { topic: "big", payload: "x".repeat(400), qos: 1, retain: false },
   { topic: "ünï/cødé", payload: "é".repeat(100), qos: 2, retain: true },
+  { topic: "emoji/😀/€", payload: "a😀b\u{10FFFF}€ह", qos: 1, retain: false },
+  { topic: "lone/\uD800x", payload: "\uDC00\uD83D", qos: 1, retain: false },
   { topic: "t", payload: new Uint8Array(20_000), qos: 1, retain: false },
   { topic: "t", payload: "x".repeat(2_100_000), qos: 0, retain: false },
   {
@@ -53,5 +55,28 @@ describe("publishPacketBytes", () => {
         expect(publishPacketBytes(request, protocolVersion)).toBe(encoded);
       });
     }
+  }
+});
+
+describe("utf8Length", () => {
+  const encoder = new TextEncoder();
+  for (const text of [
+    "",
+    "ascii",
+    "é",
+    "€",
+    "ह",
+    "😀",
+    "a😀b",
+    "\uD800",
+    "\uDC00",
+    "\uD83D\uD83D\uDE00",
+    "\uDE00\uD83D",
+    "x\uD800",
+  ]) {
+    test(JSON.stringify(text), () => {
+      expect(utf8Length(text)).toBe(encoder.encode(text).length);
+      expect(utf8Length(text)).toBe(Buffer.byteLength(text));
+    });
   }
 });

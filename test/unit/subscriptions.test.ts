@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { HandlerError, SubscriptionRejectedError } from "../../src/errors.js";
-import type { LiveConnection, PublishRequest, Qos } from "../../src/services/live-connection.js";
+import type {
+  LiveConnection,
+  PublishDone,
+  PublishRequest,
+  Qos,
+} from "../../src/services/live-connection.js";
 import {
   MAX_LONE_DEATHS,
   type Message,
@@ -40,7 +45,7 @@ class FakeLink implements LiveConnection {
     return Promise.resolve();
   }
 
-  publish(_request: PublishRequest, _done: (error: Error | null) => void): void {
+  publish<R extends PublishRequest>(_request: R, _done: PublishDone<R>): void {
     throw new Error("the registry never publishes");
   }
 

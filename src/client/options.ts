@@ -289,6 +289,8 @@ type Check<T> = (value: unknown, path: string) => T;
 type Table<T> = { readonly [K in keyof T]-?: Check<Exclude<T[K], undefined>> };
 type Path = Parameters<typeof seconds>[1];
 
+// The tables below are built at the top level: their calls are marked pure, so an app that
+// imports only other parts of the package drops them.
 /** A positive duration (in seconds; `ms`: read in milliseconds), or `zero` allowed. */
 const duration =
   (zero = false, ms = false): Check<number> =>
@@ -301,31 +303,31 @@ const choice =
     oneOf(value, allowed, path as never);
 
 const RETRY_BACKOFF: Table<RetryBackoffOptions> = {
-  baseSeconds: duration(),
-  ceilSeconds: duration(),
+  baseSeconds: /* @__PURE__ */ duration(),
+  ceilSeconds: /* @__PURE__ */ duration(),
   jitter: (value, path) => oneOf(value, JITTERS, path as never),
-  resetAfterSeconds: duration(true, true),
+  resetAfterSeconds: /* @__PURE__ */ duration(true, true),
   maxRetries: atLeastOne,
 };
 const TIMEOUTS: Table<TimeoutOptions> = {
-  connectSeconds: duration(false, true),
-  restoreSeconds: duration(false, true),
-  refreshSeconds: duration(false, true),
-  closeSeconds: duration(false, true),
-  probeSeconds: duration(false, true),
-  ackSeconds: duration(false, true),
-  reauthSeconds: duration(false, true),
+  connectSeconds: /* @__PURE__ */ duration(false, true),
+  restoreSeconds: /* @__PURE__ */ duration(false, true),
+  refreshSeconds: /* @__PURE__ */ duration(false, true),
+  closeSeconds: /* @__PURE__ */ duration(false, true),
+  probeSeconds: /* @__PURE__ */ duration(false, true),
+  ackSeconds: /* @__PURE__ */ duration(false, true),
+  reauthSeconds: /* @__PURE__ */ duration(false, true),
 };
 const OFFLINE_QUEUE: Table<OfflineQueueOptions> = {
   maxMessages: atLeastOne,
   maxBytes: atLeastOne,
-  qos0: choice("queue", "reject"),
-  overflow: choice("rejectNew", "dropOldest"),
-  afterDisconnect: choice("reject", "queue"),
+  qos0: /* @__PURE__ */ choice("queue", "reject"),
+  overflow: /* @__PURE__ */ choice("rejectNew", "dropOldest"),
+  afterDisconnect: /* @__PURE__ */ choice("reject", "queue"),
 };
 const REFRESH_AHEAD: Table<RefreshAheadOptions> = {
-  marginSeconds: duration(true),
-  jitterSeconds: duration(true),
+  marginSeconds: /* @__PURE__ */ duration(true),
+  jitterSeconds: /* @__PURE__ */ duration(true),
 };
 
 /**

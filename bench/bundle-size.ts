@@ -80,7 +80,13 @@ export const OWN_TARGET_BYTES = 11_000;
 // expiry (+2.6 KB), the broker defects fixed (packet size, lone filters, early closes, overdue
 // acknowledgements, sessionPresent distrust: ~1.5 KB), MQTT 5 re-authentication (~1 KB), and the
 // input checks and logger above. Far over the 11 KB target: the next cut is the open weight work.
-export const OWN_BUDGET_BYTES = 24_800;
+// Then 23,284 bytes (−1,146) with the code only a non-default option or call needs moved to chunks
+// loaded on first use (counted in "loaded later", 3.24 KB): the `debug` option's redacting
+// formatter (services/debug-format.ts and the redaction rules, −811), `messages()`'s buffer and
+// reads (client/stream-core.ts; the facade keeps validation and the early buffer, −172), and
+// `mqtt5Auth`'s method/data/AUTH 0x18 code (services/enhanced-auth.ts, −89); and the option
+// groups checked from one table each (−117). Budget: that + 1 %.
+export const OWN_BUDGET_BYTES = 23_500;
 const TOTAL_RATIO_TARGET = 1.05;
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -258,58 +258,101 @@ export interface RealtimeClientOptions {
 }
 
 /**
- * The options `resolveOptions` reads, by object; any other key throws
- * `InvalidOptionsError` naming it (a new option must be listed here).
+ * The top-level options `resolveOptions` reads; any other key throws
+ * `InvalidOptionsError` naming it (a new option must be listed here). The
+ * keys of the option groups are those of their tables below.
  */
-const KNOWN_OPTIONS = {
-  "": [
-    "endpoint",
-    "onAuthFailure",
-    "retryBackoff",
-    "refreshWaitSeconds",
-    "timeouts",
-    "offlineQueue",
-    "subscribeBatchSize",
-    "inspect",
-    "mqtt",
-    "environment",
-    "debug",
-    "trustSessionPresent",
-    "refreshAhead",
-    "mqtt5Auth",
-  ],
-  retryBackoff: ["baseSeconds", "ceilSeconds", "jitter", "resetAfterSeconds", "maxRetries"],
-  timeouts: [
-    "connectSeconds",
-    "restoreSeconds",
-    "refreshSeconds",
-    "closeSeconds",
-    "probeSeconds",
-    "ackSeconds",
-    "reauthSeconds",
-  ],
-  offlineQueue: ["maxMessages", "maxBytes", "qos0", "overflow", "afterDisconnect"],
-} as const satisfies {
-  "": readonly (keyof RealtimeClientOptions)[];
-  retryBackoff: readonly (keyof RetryBackoffOptions)[];
-  timeouts: readonly (keyof TimeoutOptions)[];
-  offlineQueue: readonly (keyof OfflineQueueOptions)[];
-};
+const KNOWN_OPTIONS = [
+  "endpoint",
+  "onAuthFailure",
+  "retryBackoff",
+  "refreshWaitSeconds",
+  "timeouts",
+  "offlineQueue",
+  "subscribeBatchSize",
+  "inspect",
+  "mqtt",
+  "environment",
+  "debug",
+  "trustSessionPresent",
+  "refreshAhead",
+  "mqtt5Auth",
+] as const satisfies readonly (keyof RealtimeClientOptions)[];
 
-// Every option of the types is listed above (a new option left out would be refused as unknown).
-type Unlisted<T, K extends keyof typeof KNOWN_OPTIONS> = Exclude<
-  keyof T,
-  (typeof KNOWN_OPTIONS)[K][number]
->;
-const everyOptionListed: [
-  Unlisted<RealtimeClientOptions, "">,
-  Unlisted<RetryBackoffOptions, "retryBackoff">,
-  Unlisted<TimeoutOptions, "timeouts">,
-  Unlisted<OfflineQueueOptions, "offlineQueue">,
-] extends [never, never, never, never]
+// Every option of the type is listed above (a new option left out would be refused as unknown).
+const everyOptionListed: Exclude<
+  keyof RealtimeClientOptions,
+  (typeof KNOWN_OPTIONS)[number]
+> extends never
   ? true
   : false = true;
 void everyOptionListed;
+
+/** Checks one option's value (its default when left out); `path` names it in the error. */
+type Check<T> = (value: unknown, path: string) => T;
+type Table<T> = { readonly [K in keyof T]-?: Check<Exclude<T[K], undefined>> };
+type Path = Parameters<typeof seconds>[1];
+
+// The tables below are built at the top level: their calls are marked pure, so an app that
+// imports only other parts of the package drops them.
+/** A positive duration (in seconds; `ms`: read in milliseconds), or `zero` allowed. */
+const duration =
+  (zero = false, ms = false): Check<number> =>
+  (value, path) =>
+    seconds(value, path as Path, zero) * (ms ? 1000 : 1);
+const atLeastOne: Check<number> = (value, path) => count(value, path as Path, true);
+const choice =
+  <T extends string>(...allowed: T[]): Check<T> =>
+  (value, path) =>
+    oneOf(value, allowed, path as never);
+
+const RETRY_BACKOFF: Table<RetryBackoffOptions> = {
+  baseSeconds: /* @__PURE__ */ duration(),
+  ceilSeconds: /* @__PURE__ */ duration(),
+  jitter: (value, path) => oneOf(value, JITTERS, path as never),
+  resetAfterSeconds: /* @__PURE__ */ duration(true, true),
+  maxRetries: atLeastOne,
+};
+const TIMEOUTS: Table<TimeoutOptions> = {
+  connectSeconds: /* @__PURE__ */ duration(false, true),
+  restoreSeconds: /* @__PURE__ */ duration(false, true),
+  refreshSeconds: /* @__PURE__ */ duration(false, true),
+  closeSeconds: /* @__PURE__ */ duration(false, true),
+  probeSeconds: /* @__PURE__ */ duration(false, true),
+  ackSeconds: /* @__PURE__ */ duration(false, true),
+  reauthSeconds: /* @__PURE__ */ duration(false, true),
+};
+const OFFLINE_QUEUE: Table<OfflineQueueOptions> = {
+  maxMessages: atLeastOne,
+  maxBytes: atLeastOne,
+  qos0: /* @__PURE__ */ choice("queue", "reject"),
+  overflow: /* @__PURE__ */ choice("rejectNew", "dropOldest"),
+  afterDisconnect: /* @__PURE__ */ choice("reject", "queue"),
+};
+const REFRESH_AHEAD: Table<RefreshAheadOptions> = {
+  marginSeconds: /* @__PURE__ */ duration(true),
+  jitterSeconds: /* @__PURE__ */ duration(true),
+};
+
+/**
+ * The option group `name` of `o` checked by its table: an object with only
+ * the table's keys (an unknown one throws, naming the nearest known one),
+ * each value checked, a default for each left out.
+ */
+function group<T>(
+  o: Record<string, unknown>,
+  name: string,
+  table: Table<T>,
+): { -readonly [K in keyof T]-?: Exclude<T[K], undefined> } {
+  const given = objectOrEmpty(o[name], name);
+  const keys = Object.keys(table);
+  onlyKnownKeys(given, keys, name);
+  const checked: Record<string, unknown> = {};
+  for (const key of keys) {
+    checked[key] = (table as Record<string, Check<unknown>>)[key]?.(given[key], `${name}.${key}`);
+  }
+  return checked as { -readonly [K in keyof T]-?: Exclude<T[K], undefined> };
+}
 
 export interface ResolvedOptions {
   readonly endpoints: readonly ResolvedEndpoint[];
@@ -335,7 +378,7 @@ export interface ResolvedOptions {
 
 export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions {
   const o = objectOrEmpty(options, "options");
-  onlyKnownKeys(o, KNOWN_OPTIONS[""], "");
+  onlyKnownKeys(o, KNOWN_OPTIONS, "");
   const clientId = randomClientId();
   const list = Array.isArray(o.endpoint) ? (o.endpoint as unknown[]) : [o.endpoint];
   if (list.length === 0)
@@ -370,54 +413,30 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     );
   }
 
-  const rb = objectOrEmpty(o.retryBackoff, "retryBackoff");
-  onlyKnownKeys(rb, KNOWN_OPTIONS.retryBackoff, "retryBackoff");
-  const baseSeconds = seconds(rb.baseSeconds, "retryBackoff.baseSeconds");
-  const ceilSeconds = seconds(
-    rb.ceilSeconds,
-    "retryBackoff.ceilSeconds",
-    false,
-    Math.max(defaultOf("retryBackoff.ceilSeconds"), baseSeconds),
-  );
-  if (ceilSeconds < baseSeconds) {
+  const { resetAfterSeconds: stableAfterMs, ...retry } = group(o, "retryBackoff", RETRY_BACKOFF);
+  // Left out, the ceiling is at least the base: `baseSeconds: 90` alone is a valid backoff.
+  if ((o.retryBackoff as RetryBackoffOptions | undefined)?.ceilSeconds === undefined)
+    retry.ceilSeconds = Math.max(retry.ceilSeconds, retry.baseSeconds);
+  if (retry.ceilSeconds < retry.baseSeconds) {
     throw new InvalidOptionsError(
       "retryBackoff.ceilSeconds",
-      `must be at least baseSeconds (${baseSeconds})`,
+      `must be at least baseSeconds (${retry.baseSeconds})`,
     );
   }
-  const retry: RetryPolicy = {
-    baseSeconds,
-    ceilSeconds,
-    jitter: oneOf<Jitter>(rb.jitter, JITTERS, "retryBackoff.jitter"),
-    maxRetries: count(rb.maxRetries, "retryBackoff.maxRetries", true),
-  };
 
-  const t = objectOrEmpty(o.timeouts, "timeouts");
-  onlyKnownKeys(t, KNOWN_OPTIONS.timeouts, "timeouts");
+  const t = group(o, "timeouts", TIMEOUTS);
   const timing: ConnectionTiming = {
-    refreshWaitMs: seconds(o.refreshWaitSeconds, "refreshWaitSeconds", true) * 1000,
-    connectTimeoutMs: seconds(t.connectSeconds, "timeouts.connectSeconds") * 1000,
-    restoreTimeoutMs: seconds(t.restoreSeconds, "timeouts.restoreSeconds") * 1000,
-    refreshTimeoutMs: seconds(t.refreshSeconds, "timeouts.refreshSeconds") * 1000,
-    closeTimeoutMs: seconds(t.closeSeconds, "timeouts.closeSeconds") * 1000,
-    stableAfterMs: seconds(rb.resetAfterSeconds, "retryBackoff.resetAfterSeconds", true) * 1000,
-    probeTimeoutMs: seconds(t.probeSeconds, "timeouts.probeSeconds") * 1000,
-    reauthTimeoutMs: seconds(t.reauthSeconds, "timeouts.reauthSeconds") * 1000,
+    refreshWaitMs: duration(true, true)(o.refreshWaitSeconds, "refreshWaitSeconds"),
+    connectTimeoutMs: t.connectSeconds,
+    restoreTimeoutMs: t.restoreSeconds,
+    refreshTimeoutMs: t.refreshSeconds,
+    closeTimeoutMs: t.closeSeconds,
+    stableAfterMs,
+    probeTimeoutMs: t.probeSeconds,
+    reauthTimeoutMs: t.reauthSeconds,
   };
 
-  const q = objectOrEmpty(o.offlineQueue, "offlineQueue");
-  onlyKnownKeys(q, KNOWN_OPTIONS.offlineQueue, "offlineQueue");
-  const outbox: OutboxLimits = {
-    maxMessages: count(q.maxMessages, "offlineQueue.maxMessages", true),
-    maxBytes: count(q.maxBytes, "offlineQueue.maxBytes", true),
-    qos0: oneOf(q.qos0, ["queue", "reject"] as const, "offlineQueue.qos0"),
-    overflow: oneOf(q.overflow, ["rejectNew", "dropOldest"] as const, "offlineQueue.overflow"),
-  };
-  const afterDisconnect = oneOf(
-    q.afterDisconnect,
-    ["reject", "queue"] as const,
-    "offlineQueue.afterDisconnect",
-  );
+  const { afterDisconnect, ...outbox } = group(o, "offlineQueue", OFFLINE_QUEUE);
 
   const inspect = o.inspect as RealtimeClientOptions["inspect"];
   if (
@@ -459,14 +478,8 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     throw new InvalidOptionsError("environment", "expected a watcher function or false");
   }
 
-  let refreshAhead: RefreshAheadPolicy | false = false;
-  if (o.refreshAhead !== false) {
-    const ra = objectOrEmpty(o.refreshAhead, "refreshAhead");
-    refreshAhead = {
-      marginSeconds: seconds(ra.marginSeconds, "refreshAhead.marginSeconds", true),
-      jitterSeconds: seconds(ra.jitterSeconds, "refreshAhead.jitterSeconds", true),
-    };
-  }
+  const refreshAhead: RefreshAheadPolicy | false =
+    o.refreshAhead !== false && group(o, "refreshAhead", REFRESH_AHEAD);
 
   const mqtt5Auth = resolveMqtt5Auth(o.mqtt5Auth, mqtt, protocolVersion);
 
@@ -481,7 +494,7 @@ export function resolveOptions(options: RealtimeClientOptions): ResolvedOptions 
     subscribeBatchSize: count(o.subscribeBatchSize, "subscribeBatchSize"),
     afterDisconnect,
     trustSessionPresent,
-    ackTimeoutMs: seconds(t.ackSeconds, "timeouts.ackSeconds") * 1000,
+    ackTimeoutMs: t.ackSeconds,
     inspect,
     // mqtt.js logs through the SDK's one shared, redacting function; this client's sink rides along.
     // Without `debug`, a no-op: mqtt.js logs some twenty lines per QoS 1 publish (~0.45 µs of CPU).
@@ -565,30 +578,17 @@ function checkMqttOptions(mqtt: Record<string, unknown>): void {
   if (mqtt.properties === undefined) return;
   const p = objectOrEmpty(mqtt.properties, "mqtt.properties");
   const four = 4_294_967_295;
-  integerIn(
-    p.sessionExpiryInterval,
-    "mqtt.properties.sessionExpiryInterval",
-    0,
-    four,
-    "seconds, MQTT 5 3.1.2.11.2",
-  );
-  integerIn(p.receiveMaximum, "mqtt.properties.receiveMaximum", 1, 65_535, "MQTT 5 3.1.2.11.3");
-  integerIn(
-    p.maximumPacketSize,
-    "mqtt.properties.maximumPacketSize",
-    1,
-    four,
-    "bytes, MQTT 5 3.1.2.11.4",
-  );
-  integerIn(
-    p.topicAliasMaximum,
-    "mqtt.properties.topicAliasMaximum",
-    0,
-    65_535,
-    "MQTT 5 3.1.2.11.5",
-  );
-  booleanOrAbsent(p.requestResponseInformation, "mqtt.properties.requestResponseInformation");
-  booleanOrAbsent(p.requestProblemInformation, "mqtt.properties.requestProblemInformation");
+  for (const [key, min, max, why] of [
+    ["sessionExpiryInterval", 0, four, "seconds, MQTT 5 3.1.2.11.2"],
+    ["receiveMaximum", 1, 65_535, "MQTT 5 3.1.2.11.3"],
+    ["maximumPacketSize", 1, four, "bytes, MQTT 5 3.1.2.11.4"],
+    ["topicAliasMaximum", 0, 65_535, "MQTT 5 3.1.2.11.5"],
+  ] as const) {
+    integerIn(p[key], `mqtt.properties.${key}`, min, max, why);
+  }
+  for (const key of ["requestResponseInformation", "requestProblemInformation"]) {
+    booleanOrAbsent(p[key], `mqtt.properties.${key}`);
+  }
 }
 
 /**

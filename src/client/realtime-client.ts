@@ -23,6 +23,7 @@ import { connectionStateOf, currentEndpoint } from "../machines/connection.selec
 import type { ConnectionState, Renewal, RestoreResult } from "../machines/connection.types.js";
 import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
+import { debugLine, loadDebugFormat } from "../services/mqtt-log.js";
 import { Publication } from "../services/outbox.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter, assertTopicName } from "../services/topics.js";
@@ -131,7 +132,8 @@ export class RealtimeClient {
     const { debug } = this.#options;
     if (debug) {
       debug.secrets = this.#services.secrets;
-      this.#events.on("stateChange", (c) => debug.write(`state ${c.previous} → ${c.state}`));
+      loadDebugFormat();
+      this.#events.on("stateChange", (c) => debugLine(debug, `state ${c.previous} → ${c.state}`));
     }
     this.#actor = createActor(clientMachine(), {
       input: {

@@ -47,12 +47,7 @@ import {
 } from "../services/broker-link.js";
 import { requestCredentials, tellProvider } from "../services/credentials.js";
 import { patchEndpoint, type ResolvedEndpoint, scheduleRefresh } from "../services/endpoint.js";
-import {
-  authBytes,
-  authCredentialsOf,
-  authDataFor,
-  type Mqtt5AuthCredentials,
-} from "../services/enhanced-auth.js";
+import type * as EnhancedAuth from "../services/enhanced-auth.js";
 import { hasSignals, watchWith } from "../services/environment.js";
 import type { Message } from "../services/live-connection.js";
 import { Outbox } from "../services/outbox.js";
@@ -138,7 +133,9 @@ export class ClientServices {
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
   /** The credentials of the latest re-authentication (what `mqtt5Auth.onContinue` is told). */
-  #presenting: Mqtt5AuthCredentials | undefined;
+  #presenting: EnhancedAuth.Mqtt5AuthCredentials | undefined;
+  /** With `mqtt5Auth`: its code, loaded when the client is made. */
+  readonly #auth: Promise<typeof EnhancedAuth> | undefined;
 
   constructor(
     options: ResolvedOptions,
@@ -156,6 +153,10 @@ export class ClientServices {
     });
     this.#outbox = new Outbox(options.outbox);
     for (const endpoint of options.endpoints) this.adopt(endpoint);
+    if (options.mqtt5Auth) {
+      this.#auth = import("../services/enhanced-auth.js");
+      this.#auth.catch(() => {}); // reported by the connection attempt that needs it
+    }
     preloadTransport();
   }
 
@@ -229,9 +230,11 @@ export class ClientServices {
   ): () => void {
     const attempt = new LinkAttempt(this, sendBack);
     const transport = loadTransport();
-    if (transport instanceof Promise) {
-      transport.then(
-        (mqtt) => attempt.start(mqtt, input, this.#options.mqtt),
+    const auth = this.#auth;
+    if (transport instanceof Promise || auth) {
+      Promise.all([transport, auth]).then(
+        ([mqtt, code]) =>
+          attempt.start(mqtt, input, this.#options.mqtt, this.linkAuth(input, code)),
         (error: Error) => attempt.notLoaded(error),
       );
     } else attempt.start(transport, input, this.#options.mqtt);
@@ -265,41 +268,21 @@ export class ClientServices {
     this.#outbox.packetTooLarge(link);
   }
 
-  /** `mqtt5Auth` for a connection opened with `endpoint`'s credentials, if set. */
-  linkAuth(endpoint: ResolvedEndpoint): LinkAuth | undefined {
+  /** `mqtt5Auth` for a connection opened with `input.endpoint`'s credentials, if set. */
+  linkAuth(input: ConnectBrokerInput, code?: typeof EnhancedAuth): LinkAuth | undefined {
     const options = this.#options.mqtt5Auth;
-    if (!options) return undefined;
-    const credentials = authCredentialsOf(endpoint);
-    return {
-      method: options.method,
-      data: authDataFor(options, endpoint),
-      continue: async (challenge, round) => {
-        if (!options.onContinue) {
-          throw new Error(
-            "the broker asked for another round (AUTH 0x18); set mqtt5Auth.onContinue",
-          );
-        }
-        // A re-authentication presents the fresh credentials, the CONNECT the link's own.
-        const presented = (round.reauthentication && this.#presenting) || credentials;
-        return authBytes(
-          await options.onContinue(challenge, {
-            method: options.method,
-            credentials: presented,
-            ...round,
-          }),
-        );
-      },
-    };
+    return options && code?.linkAuthFor(options, input.endpoint, () => this.#presenting);
   }
 
   /** MQTT 5 re-authentication on the live connection with `input.endpoint`'s credentials. */
   async reauthenticate(input: ReauthenticateInput, signal: AbortSignal): Promise<void> {
     const options = this.#options.mqtt5Auth;
     const link = this.#link;
-    if (!options || !link) throw new ReauthenticationError("closed");
-    this.#presenting = authCredentialsOf(input.endpoint);
+    const code = await this.#auth;
+    if (!options || !code || !link) throw new ReauthenticationError("closed");
+    this.#presenting = code.authCredentialsOf(input.endpoint);
     signal.addEventListener("abort", () => link.abandonReauthentication(), { once: true });
-    await link.reauthenticate(authDataFor(options, input.endpoint));
+    await link.reauthenticate(code.authDataFor(options, input.endpoint));
   }
 
   async restore(input: RestoreSubscriptionsInput): Promise<RestoreResult> {
@@ -385,7 +368,12 @@ class LinkAttempt implements LinkListener {
     this.#sendBack = sendBack;
   }
 
-  start(mqtt: Transport, input: ConnectBrokerInput, options: ResolvedOptions["mqtt"]): void {
+  start(
+    mqtt: Transport,
+    input: ConnectBrokerInput,
+    options: ResolvedOptions["mqtt"],
+    auth?: LinkAuth,
+  ): void {
     if (this.#stopped) return;
     this.#link = new BrokerLink(
       mqtt,
@@ -394,7 +382,7 @@ class LinkAttempt implements LinkListener {
       input.connectTimeoutMs,
       this,
       this.#services.ackTimeoutMs,
-      this.#services.linkAuth(input.endpoint),
+      auth,
     );
     this.#link.open();
   }

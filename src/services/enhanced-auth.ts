@@ -3,9 +3,11 @@
  * Authentication Method named by the `mqtt5Auth` option, the Authentication
  * Data made from the credentials (sent in CONNECT, §3.1.2.11.9–10, and in
  * the AUTH 0x19 of a re-authentication, §4.12.1), and the hook that answers
- * a broker's AUTH 0x18 Continue rounds. Pure: no socket, no timer.
+ * a broker's AUTH 0x18 Continue rounds. Pure: no socket, no timer. Loaded
+ * only by a client given `mqtt5Auth`.
  */
 
+import type { LinkAuth } from "./broker-link.js";
 import type { ResolvedEndpoint } from "./endpoint.js";
 
 /** What `mqtt5Auth.data` and `mqtt5Auth.onContinue` are told of the credentials. */
@@ -94,4 +96,35 @@ export function authDataFor(
 ): Uint8Array | undefined {
   const credentials = authCredentialsOf(endpoint);
   return authBytes(options.data ? options.data(credentials) : credentials.password);
+}
+
+/**
+ * `options` for a connection opened with `endpoint`'s credentials: the
+ * method, the CONNECT's data, and the answer to each AUTH 0x18 round.
+ * `presenting` gives the credentials of the re-authentication under way.
+ */
+export function linkAuthFor(
+  options: Mqtt5AuthOptions,
+  endpoint: ResolvedEndpoint,
+  presenting: () => Mqtt5AuthCredentials | undefined,
+): LinkAuth {
+  const credentials = authCredentialsOf(endpoint);
+  return {
+    method: options.method,
+    data: authDataFor(options, endpoint),
+    continue: async (challenge, round) => {
+      if (!options.onContinue) {
+        throw new Error("the broker asked for another round (AUTH 0x18); set mqtt5Auth.onContinue");
+      }
+      // A re-authentication presents the fresh credentials, the CONNECT the link's own.
+      const presented = (round.reauthentication && presenting()) || credentials;
+      return authBytes(
+        await options.onContinue(challenge, {
+          method: options.method,
+          credentials: presented,
+          ...round,
+        }),
+      );
+    },
+  };
 }

@@ -6,12 +6,14 @@
  * with the `debug` option gets those lines, redacted: passwords, user names,
  * tokens, `authenticationData`, JWT-looking text and every secret the client
  * has held are `[redacted]`, payloads become their byte count.
+ *
+ * The redacting formatter is loaded only once a client asks for `debug`
+ * (`loadDebugFormat`): lines logged before it arrives wait, in order, and
+ * nothing unredacted is ever written (if it cannot be loaded, mqtt.js's lines are dropped).
  */
 
-import { redact, redactText, SecretList } from "./redact.js";
-
-/** Used before a client has handed over its list: the field-name and JWT rules still apply. */
-const NO_SECRETS = /* @__PURE__ */ new SecretList();
+import type { formatLine } from "./debug-format.js";
+import type { SecretList } from "./secret-list.js";
 
 /** Where a client's debug lines go (the `debug` option), keyed into its mqtt.js options. */
 export const DEBUG_SINK = Symbol("courier-web-sdk debug sink");
@@ -22,49 +24,50 @@ export interface DebugSink {
   secrets: SecretList | undefined;
 }
 
-/**
- * One value of a log line as text, redacted. `field` is the word the line
- * puts before it (`options.username` → `username`): a credential's name
- * blanks the value, as a field name does in an object.
- */
-function textOf(value: unknown, field: string, secrets: SecretList | undefined): string {
-  const copy = redact(value, secrets ?? NO_SECRETS, 0, field);
-  if (typeof copy === "string") return copy;
-  if (typeof copy !== "object" || copy === null) return String(copy);
+let format: typeof formatLine | undefined;
+let loading: Promise<void> | undefined;
+/** While the formatter loads: lines logged so far (mqtt.js's arguments, or a line of the SDK's own). */
+let waiting: [DebugSink, readonly unknown[] | string][] | undefined;
+
+function write(sink: DebugSink, line: readonly unknown[] | string): void {
+  if (!loading && typeof line !== "string") loadDebugFormat();
+  if (waiting) {
+    waiting.push([sink, line]);
+    return;
+  }
   try {
-    return JSON.stringify(copy);
+    if (typeof line === "string") sink.write(line);
+    else if (format) sink.write(`mqtt.js ${format(line, sink.secrets)}`);
   } catch {
-    return "[unprintable]";
+    // A debug listener that throws must not break the connection it watches.
   }
 }
 
-/** The last word of `text` (`"MqttClient :: options.username "` → `username`). */
-const lastWord = (text: string) => /([A-Za-z_]+)[^A-Za-z_]*$/.exec(text)?.[1] ?? "";
+/** Starts loading the formatter (a client with `debug` does, when it is made); resolves once it is in. */
+export function loadDebugFormat(): Promise<void> {
+  if (!loading) {
+    waiting = [];
+    const flush = () => {
+      const lines = waiting ?? [];
+      waiting = undefined;
+      for (const [sink, line] of lines) write(sink, line);
+    };
+    loading = import("./debug-format.js").then((module) => {
+      format = module.formatLine;
+      flush();
+    }, flush);
+  }
+  return loading;
+}
 
-/** `format` with its `%s %d %i %f %o %O %j` filled from `args` (as the `debug` package does), redacted. */
-export function formatLine(args: readonly unknown[], secrets: SecretList | undefined): string {
-  const [format, ...rest] = args;
-  let i = 0;
-  let line =
-    typeof format === "string"
-      ? format.replace(/%([sdifoOjb%])/g, (token, kind: string, offset: number) => {
-          if (kind === "%") return "%";
-          if (i >= rest.length) return token;
-          return textOf(rest[i++], lastWord(format.slice(0, offset)), secrets);
-        })
-      : textOf(format, "", secrets);
-  for (; i < rest.length; i += 1) line += ` ${textOf(rest[i], lastWord(line), secrets)}`;
-  return redactText(line);
+/** One of the SDK's own lines (a state change), kept in order with mqtt.js's. */
+export function debugLine(sink: DebugSink, line: string): void {
+  write(sink, line);
 }
 
 /** mqtt.js calls it as `client.log(…)`: `this` is that client, whose options may hold a sink. */
 export function mqttLog(this: unknown, ...args: unknown[]): void {
   const options = (this as { options?: Record<symbol, unknown> } | undefined)?.options;
   const sink = options?.[DEBUG_SINK] as DebugSink | undefined;
-  if (!sink) return;
-  try {
-    sink.write(`mqtt.js ${formatLine(args, sink.secrets)}`);
-  } catch {
-    // A debug listener that throws must not break the connection it watches.
-  }
+  if (sink) write(sink, args);
 }

@@ -1,8 +1,28 @@
 import { describe, expect, it } from "vitest";
-import { DEBUG_SINK, formatLine, mqttLog } from "../../src/services/mqtt-log.js";
+import { formatLine } from "../../src/services/debug-format.js";
+import { DEBUG_SINK, debugLine, loadDebugFormat, mqttLog } from "../../src/services/mqtt-log.js";
 import { SecretList } from "../../src/services/redact.js";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl";
+
+describe("mqttLog before its formatter is loaded", () => {
+  it("holds the lines, in order with the SDK's own, and writes them redacted once it is in", async () => {
+    const lines: string[] = [];
+    const sink = { write: (l: string) => lines.push(l), secrets: undefined };
+    mqttLog.call({ options: { [DEBUG_SINK]: sink } }, "options.password %s", "hunter2-secret");
+    debugLine(sink, "state idle → connecting");
+    mqttLog.call({ options: { [DEBUG_SINK]: sink } }, "token %s", JWT);
+    expect(lines).toEqual([]);
+    await loadDebugFormat();
+    expect(lines).toEqual([
+      "mqtt.js options.password [redacted]",
+      "state idle → connecting",
+      "mqtt.js token [redacted]",
+    ]);
+    debugLine(sink, "state connecting → connected");
+    expect(lines.at(-1)).toBe("state connecting → connected");
+  });
+});
 
 describe("formatLine: mqtt.js's log lines, redacted", () => {
   it("fills %s %d %o %O and appends extra arguments", () => {
@@ -41,7 +61,8 @@ describe("formatLine: mqtt.js's log lines, redacted", () => {
     ).toBe('publish {"cmd":"publish","payload":"[5 bytes]"}');
   });
 
-  it("mqttLog writes only to the sink of the client that logs, and survives a throwing sink", () => {
+  it("mqttLog writes only to the sink of the client that logs, and survives a throwing sink", async () => {
+    await loadDebugFormat();
     const lines: string[] = [];
     const withSink = {
       options: { [DEBUG_SINK]: { write: (l: string) => lines.push(l), secrets: undefined } },

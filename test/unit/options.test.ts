@@ -393,6 +393,12 @@ describe("resolveOptions refuses unknown keys, naming them and the nearest known
       "offlineQueue.maxMessage",
       "maxMessages",
     ],
+    [
+      "refreshAhead.margin",
+      { refreshAhead: { margin: 5 } },
+      "refreshAhead.margin",
+      "marginSeconds",
+    ],
   ])("%s", (_, extra, field, guess) => {
     const error = invalid(() => resolveOptions(withOptions(extra)));
     expect(error.field).toBe(field);

@@ -10,13 +10,17 @@
  * the iterator or of its client unsubscribes.
  */
 
-import { InvalidOptionsError, type MessageOverflowError, type OverflowPolicy } from "../errors.js";
+import {
+  AbortError,
+  InvalidOptionsError,
+  MessageOverflowError,
+  type OverflowPolicy,
+} from "../errors.js";
 import type { Qos } from "../services/broker-link.js";
 import type { Message, MessageHandler, Subscription } from "../services/subscriptions.js";
 import { assertTopicFilter } from "../services/topics.js";
 import { shown } from "../services/values.js";
 import type { AbortOptions } from "./abort.js";
-import type { StreamCore } from "./stream-core.js";
 
 /** Options of `client.messages()`. */
 export interface MessagesOptions extends AbortOptions {
@@ -54,36 +58,32 @@ export interface StreamHost {
   readonly streams: Set<MessageStream>;
 }
 
-/** A stream's options, checked. */
-export interface StreamSettings {
-  readonly qos: Qos;
-  readonly bufferSize: number;
-  readonly overflow: OverflowPolicy;
-  readonly signal: AbortSignal | undefined;
+interface Reader {
+  resolve(result: IteratorResult<Message, undefined>): void;
+  reject(error: unknown): void;
 }
 
-/**
- * The async iterator `client.messages()` returns. Its buffer and reads
- * (client/stream-core.ts) are loaded when the app first calls
- * `messages()`; until they are in, the subscription it starts holds every
- * message that arrives, in order.
- */
+const DONE: IteratorResult<Message, undefined> = { done: true, value: undefined };
+
+/** The async iterator `client.messages()` returns. */
 export class MessageStream implements AsyncIterableIterator<Message, undefined> {
   /** The topic filter this iterator is subscribed to. */
   readonly filter: string;
-  readonly #settings: StreamSettings;
+  readonly #qos: Qos;
+  readonly #bufferSize: number;
+  readonly #overflow: OverflowPolicy;
+  readonly #signal: AbortSignal | undefined;
   readonly #host: StreamHost;
   /** Aborted when the stream ends: withdraws a subscription not granted yet. */
   readonly #stop = new AbortController();
-  #core: StreamCore | undefined;
-  /** Calls made before the core was loaded, in order. */
-  #queued: ((core: StreamCore | undefined) => void)[] = [];
-  #failed: { error: unknown } | undefined;
-  /** Messages that arrived before the core was loaded. */
-  #early: Message[] = [];
-  #started = false;
-  #returned = false;
-  #subscribed: Promise<Subscription> | undefined;
+  #buffer: Message[] = [];
+  #readers: Reader[] = [];
+  #phase: "idle" | "open" | "ended" = "idle";
+  #subscription: Subscription | null = null;
+  /** Thrown by the next read once the buffer is drained, then the stream is done. */
+  #failure: unknown = null;
+  #dropped = 0;
+  #overflowing = false;
 
   constructor(filter: string, options: MessagesOptions, host: StreamHost) {
     assertTopicFilter(filter);
@@ -101,51 +101,21 @@ export class MessageStream implements AsyncIterableIterator<Message, undefined> 
       );
     }
     this.filter = filter;
-    this.#settings = { qos, bufferSize, overflow, signal };
+    this.#qos = qos;
+    this.#bufferSize = bufferSize;
+    this.#overflow = overflow;
+    this.#signal = signal;
     this.#host = host;
-    import("./stream-core.js").then(
-      (module) => {
-        const core = new module.StreamCore(this, this.#settings, host, this.#stop);
-        this.#core = core;
-        if (this.#started) core.start(this.#subscribed);
-        // Reads made meanwhile wait first, then what arrived is delivered: nothing is missed.
-        this.#flush(core);
-        for (const message of this.#early) core.receive(message);
-        this.#early = [];
-      },
-      (error: unknown) => {
-        // Could not be loaded: nothing is left subscribed, and every read rejects with the error.
-        this.#subscribed?.then((s) => s.unsubscribe()).catch(ignore);
-        this.#stop.abort();
-        host.streams.delete(this);
-        this.#failed = { error };
-        this.#flush(undefined);
-      },
-    );
-  }
-
-  /** `op` on the core now, or once it is in. */
-  #later<T>(op: (core: StreamCore) => Promise<T>): Promise<T> {
-    const core = this.#core;
-    if (core) return op(core);
-    if (this.#failed) return Promise.reject(this.#failed.error);
-    return new Promise<T>((resolve, reject) =>
-      this.#queued.push((c) => (c ? op(c).then(resolve, reject) : reject(this.#failed?.error))),
-    );
-  }
-
-  #flush(core: StreamCore | undefined): void {
-    for (const run of this.#queued.splice(0)) run(core);
   }
 
   /** Messages dropped because the buffer was full (see `MessagesOptions.overflow`). */
   get dropped(): number {
-    return this.#core?.dropped ?? 0;
+    return this.#dropped;
   }
 
   /** Messages received and not read yet. */
   get buffered(): number {
-    return this.#core?.buffered ?? this.#early.length;
+    return this.#buffer.length;
   }
 
   /** The iterator itself: `for await (const message of stream)`. */
@@ -155,14 +125,27 @@ export class MessageStream implements AsyncIterableIterator<Message, undefined> 
 
   /** The next message; subscribes on the first call. */
   next(): Promise<IteratorResult<Message, undefined>> {
-    if (!this.#started && !this.#returned) this.#start();
-    return this.#later((core) => core.next());
+    if (this.#phase === "idle") this.#start();
+    const message = this.#buffer.shift();
+    if (message !== undefined) {
+      if (this.#buffer.length < this.#bufferSize) this.#overflowing = false;
+      return Promise.resolve({ done: false, value: message });
+    }
+    if (this.#phase === "ended") {
+      const failure = this.#failure;
+      if (failure === null) return Promise.resolve(DONE);
+      this.#failure = null;
+      return Promise.reject(failure);
+    }
+    return new Promise((resolve, reject) => this.#readers.push({ resolve, reject }));
   }
 
   /** Ends the iteration (what `break` calls): unsubscribes; resolves once the broker was told. */
-  return(): Promise<IteratorResult<Message, undefined>> {
-    this.#returned = true;
-    return this.#later((core) => core.return());
+  async return(): Promise<IteratorResult<Message, undefined>> {
+    this.#buffer = [];
+    this.#failure = null;
+    await this.#end(null);
+    return DONE;
   }
 
   /** Ends the iteration like `return()`, then rethrows `error` (the async iterator protocol's `throw`). */
@@ -176,20 +159,79 @@ export class MessageStream implements AsyncIterableIterator<Message, undefined> 
     await this.return();
   }
 
-  /** Subscribes now, whether or not the core is in yet: no message is missed while it loads. */
   #start(): void {
-    this.#started = true;
-    const { qos, signal } = this.#settings;
-    if (!signal?.aborted) {
-      this.#host.streams.add(this);
-      const subscribed = this.#host.subscribe(
-        (message) => (this.#core ? this.#core.receive(message) : this.#early.push(message)),
-        { qos, signal: this.#stop.signal },
-      );
-      subscribed.catch(ignore);
-      this.#subscribed = subscribed;
+    this.#phase = "open";
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.#fail(new AbortError("messages()", signal.reason));
+      return;
     }
-    this.#core?.start(this.#subscribed);
+    signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#host.streams.add(this);
+    this.#host
+      .subscribe(this.#onMessage, { qos: this.#qos, signal: this.#stop.signal })
+      .then((subscription) => {
+        if (this.#phase === "ended") subscription.unsubscribe().catch(ignore);
+        else this.#subscription = subscription;
+      })
+      .catch((error: unknown) => {
+        if (this.#phase !== "ended") this.#fail(error);
+      });
+  }
+
+  readonly #onAbort = () => {
+    this.#buffer = [];
+    this.#fail(new AbortError("messages()", this.#signal?.reason));
+  };
+
+  readonly #onMessage = (message: Message) => {
+    if (this.#phase !== "open" || this.#failure !== null) return;
+    const reader = this.#readers.shift();
+    if (reader) {
+      reader.resolve({ done: false, value: message });
+      return;
+    }
+    if (this.#buffer.length < this.#bufferSize) {
+      this.#buffer.push(message);
+      return;
+    }
+    if (this.#overflow === "error") {
+      this.#fail(new MessageOverflowError(this.filter, this.#bufferSize, "error", 0));
+      return;
+    }
+    if (this.#overflow === "dropOldest") {
+      this.#buffer.shift();
+      this.#buffer.push(message);
+    }
+    this.#dropped += 1;
+    if (!this.#overflowing) {
+      this.#overflowing = true;
+      this.#host.report(
+        new MessageOverflowError(this.filter, this.#bufferSize, this.#overflow, this.#dropped),
+      );
+    }
+  };
+
+  /** Ends the stream with `error`: waiting reads reject now, later reads after the buffer drains. */
+  #fail(error: unknown): void {
+    const readers = this.#readers.splice(0);
+    if (readers.length > 0) for (const reader of readers) reader.reject(error);
+    else this.#failure = error;
+    this.#end(error).catch(ignore);
+  }
+
+  async #end(_reason: unknown): Promise<void> {
+    if (this.#phase === "ended") return;
+    const started = this.#phase === "open";
+    this.#phase = "ended";
+    for (const reader of this.#readers.splice(0)) reader.resolve(DONE);
+    if (!started) return;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#host.streams.delete(this);
+    const subscription = this.#subscription;
+    this.#subscription = null;
+    if (subscription) await subscription.unsubscribe().catch(ignore);
+    else this.#stop.abort();
   }
 }
 

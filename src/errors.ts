@@ -26,19 +26,26 @@ export type CourierErrorCode =
   | "CREDENTIALS_EXPIRED"
   | "REAUTHENTICATION_FAILED";
 
-/** The base class of every error the SDK produces; `code` is stable, for `switch`es. */
+/**
+ * The base class of every error the SDK produces; `code` is stable, for
+ * `switch`es. Every class's `name` is its own name, written out, so it
+ * survives an app's minifier (`error.name === "AuthRefreshError"`).
+ */
 export class CourierError extends Error {
+  override name = "CourierError";
+
   readonly code: CourierErrorCode;
 
   constructor(code: CourierErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
   }
 }
 
 /** An option passed to the SDK is malformed. `field` names it, e.g. `endpoint.port`. */
 export class InvalidOptionsError extends CourierError {
+  override name = "InvalidOptionsError";
+
   readonly field: string;
 
   constructor(field: string, problem: string) {
@@ -65,6 +72,8 @@ export const REFUSAL_ADVICE = {
 
 /** The broker refused the connection (or ended it) with a reason code that retrying cannot fix. */
 export class ConnectionRefusedError extends CourierError {
+  override name = "ConnectionRefusedError";
+
   readonly reasonCode: number;
   readonly reason: string;
   readonly source: RefusalSource;
@@ -99,6 +108,8 @@ export interface AuthRetry {
  * `client.error`) with `retry`, while the client refreshes and reconnects.
  */
 export class NotAuthorizedError extends ConnectionRefusedError {
+  override name = "NotAuthorizedError";
+
   /** Set when `onAuthFailure` is asked for new credentials; undefined when the client stops. */
   readonly retry: AuthRetry | undefined;
 
@@ -115,6 +126,8 @@ export class NotAuthorizedError extends ConnectionRefusedError {
 
 /** The connection dropped or could not be opened; the client retries with backoff. */
 export class ConnectionLostError extends CourierError {
+  override name = "ConnectionLostError";
+
   constructor(detail: string, options?: { cause?: unknown }) {
     super("CONNECTION_LOST", `Connection lost: ${detail}. Reconnecting with backoff.`, options);
   }
@@ -128,6 +141,8 @@ export class ConnectionLostError extends CourierError {
  * check the provider, if this repeats.
  */
 export class CredentialsExpiredError extends CourierError {
+  override name = "CredentialsExpiredError";
+
   constructor() {
     super(
       "CREDENTIALS_EXPIRED",
@@ -150,6 +165,8 @@ export type AuthRefreshFailure = "rejected" | "timeout" | "invalid" | "unchanged
 
 /** `onAuthFailure` (or the credentials provider) failed; the client retries with backoff. */
 export class AuthRefreshError extends CourierError {
+  override name = "AuthRefreshError";
+
   readonly reason: AuthRefreshFailure;
 
   constructor(reason: AuthRefreshFailure, detail: string, options?: { cause?: unknown }) {
@@ -172,6 +189,8 @@ export type CredentialsFetchFailure =
  * endpoint. The response body and the token are never part of the message.
  */
 export class CredentialsFetchError extends CourierError {
+  override name = "CredentialsFetchError";
+
   readonly reason: CredentialsFetchFailure;
   readonly status: number | undefined;
 
@@ -188,6 +207,8 @@ export class CredentialsFetchError extends CourierError {
 
 /** `retryBackoff.maxRetries` consecutive failures: the client stopped retrying. */
 export class RetriesExhaustedError extends CourierError {
+  override name = "RetriesExhaustedError";
+
   readonly attempts: number;
 
   constructor(attempts: number, options?: { cause?: unknown }) {
@@ -202,6 +223,8 @@ export class RetriesExhaustedError extends CourierError {
 
 /** The offline publish queue is full; see the `offlineQueue` option. */
 export class QueueOverflowError extends CourierError {
+  override name = "QueueOverflowError";
+
   readonly topic: string;
 
   constructor(topic: string, limit: string) {
@@ -215,6 +238,8 @@ export class QueueOverflowError extends CourierError {
 
 /** The operation could not finish because `disconnect()` was called. */
 export class ClientClosedError extends CourierError {
+  override name = "ClientClosedError";
+
   constructor(what: string) {
     super("CLIENT_CLOSED", `${what} cancelled by disconnect().`);
   }
@@ -222,6 +247,8 @@ export class ClientClosedError extends CourierError {
 
 /** The client is in its terminal `failed` state; call `connect()` to start again. */
 export class ClientFailedError extends CourierError {
+  override name = "ClientFailedError";
+
   constructor(what: string, cause: unknown) {
     super(
       "CLIENT_FAILED",
@@ -233,6 +260,8 @@ export class ClientFailedError extends CourierError {
 
 /** The broker refused one subscription filter (SUBACK 0x80 or any reason code ≥ 0x80). */
 export class SubscriptionRejectedError extends CourierError {
+  override name = "SubscriptionRejectedError";
+
   readonly filter: string;
   readonly reasonCode: number;
 
@@ -248,6 +277,8 @@ export class SubscriptionRejectedError extends CourierError {
 
 /** The broker refused a QoS 1/2 publish (MQTT 5 PUBACK/PUBREC reason code ≥ 0x80). */
 export class PublishRejectedError extends CourierError {
+  override name = "PublishRejectedError";
+
   readonly topic: string;
   readonly reasonCode: number;
 
@@ -269,6 +300,8 @@ export class PublishRejectedError extends CourierError {
  * the size the broker announced, undefined when it announced none.
  */
 export class PacketTooLargeError extends PublishRejectedError {
+  override name = "PacketTooLargeError";
+
   /** The PUBLISH packet's size in bytes, headers and properties included. */
   readonly bytes: number;
   readonly limit: number | undefined;
@@ -288,6 +321,8 @@ export class PacketTooLargeError extends PublishRejectedError {
 
 /** A message handler threw; the other handlers still ran. */
 export class HandlerError extends CourierError {
+  override name = "HandlerError";
+
   readonly filter: string;
 
   constructor(filter: string, cause: unknown) {
@@ -303,6 +338,8 @@ export class HandlerError extends CourierError {
  * queued publish, no pending subscription, no connection attempt.
  */
 export class AbortError extends CourierError {
+  override name = "AbortError";
+
   constructor(what: string, reason: unknown) {
     super("ABORTED", `${what} aborted by its AbortSignal.`, { cause: reason });
   }
@@ -318,6 +355,8 @@ export type OverflowPolicy = "dropOldest" | "dropNewest" | "error";
  * once per run of drops, and the iterator's `dropped` counts every message lost.
  */
 export class MessageOverflowError extends CourierError {
+  override name = "MessageOverflowError";
+
   readonly filter: string;
   readonly bufferSize: number;
   readonly policy: OverflowPolicy;
@@ -354,6 +393,8 @@ export type ReauthenticationFailure = "disconnect" | "closed" | "timeout" | "hoo
  * `mqtt5Auth` out (README "Re-authentication in place").
  */
 export class ReauthenticationError extends CourierError {
+  override name = "ReauthenticationError";
+
   readonly failure: ReauthenticationFailure;
   readonly reasonCode: number | undefined;
 

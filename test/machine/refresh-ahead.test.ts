@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
+import { createActor, fromPromise, SimulatedClock } from "xstate";
 import { AuthRefreshError, ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import {
@@ -60,24 +60,21 @@ function harness(
   const calls: { reason: string | undefined; at: number; retry: number }[] = [];
   const renewals: Renewal[] = [];
   const errors: string[] = [];
+  const command = (name: string) => () => links.at(-1)?.commands.push(name);
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: (_, params) => {
+        links.push({ commands: [], stopped: false, password: params.endpoint.password?.reveal() });
+      },
+      closeLink: () => {
+        const link = links.at(-1);
+        if (link) link.stopped = true;
+      },
+      forceDisconnect: command("force"),
+      closeConnection: command("graceful"),
+      pingBroker: command("ping"),
+    },
     actors: {
-      connectBroker: fromCallback(({ receive, input }) => {
-        const link = {
-          commands: [] as string[],
-          stopped: false,
-          password: input.endpoint.password?.reveal(),
-        };
-        links.push(link);
-        receive((command) =>
-          link.commands.push(
-            command.type === "LINK.PING" ? "ping" : command.force ? "force" : "graceful",
-          ),
-        );
-        return () => {
-          link.stopped = true;
-        };
-      }),
       restoreSubscriptions: fromPromise(async ({ input: i }) => ({
         filters: 0,
         packets: 0,

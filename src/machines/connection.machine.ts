@@ -309,6 +309,8 @@ export const connectionMachine = connectionSetup.createMachine({
                   initial: "scheduled",
                   states: {
                     scheduled: {
+                      // Nothing to refresh ahead of: wait without a timer.
+                      always: { guard: not("hasRefreshPoint"), target: "unscheduled" },
                       after: {
                         REFRESH_AHEAD: [
                           {
@@ -328,6 +330,15 @@ export const connectionMachine = connectionSetup.createMachine({
                         },
                         // Back online: a throttled timer may have missed the refresh point.
                         "NET.ONLINE": { target: "scheduled", reenter: true },
+                      },
+                    },
+                    unscheduled: {
+                      on: {
+                        // New credentials may bring a refresh point.
+                        "USER.UPDATE_ENDPOINT": {
+                          target: "scheduled",
+                          actions: ["setEndpoint", "resetRenewals"],
+                        },
                       },
                     },
                     renewing: {

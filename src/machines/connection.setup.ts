@@ -305,6 +305,11 @@ export const connectionSetup = setup({
         now >= refreshAt
       );
     },
+    /** A provider exists and the credentials held have a refresh point (`refreshAhead`). */
+    hasRefreshPoint: ({ context }) =>
+      context.hasCredentialsProvider &&
+      context.now !== null &&
+      currentEndpoint(context).refreshAt !== undefined,
     /** A refresh ahead brought credentials other than the ones held, expiring no earlier. */
     isNewerCredentials: ({ context, event }) => {
       const output = (event as { output?: ResolvedEndpoint }).output;

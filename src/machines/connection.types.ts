@@ -340,6 +340,7 @@ export const CONNECTION_GUARDS = [
   "isNewerCredentials",
   "isBeforeExpiry",
   "canReauthenticate",
+  "hasRefreshPoint",
 ] as const;
 
 /** The names of the machine's guards. */

@@ -385,8 +385,47 @@ describe("expiry unknown: exactly as before", () => {
   test("without a provider there is no refresh ahead", async () => {
     const h = harness({ provider: false });
     await h.connect();
+    // Nothing to refresh ahead of: no timer is held while connected (only STABLE_CONNECTION's).
+    expect(h.value()).toContain('"unscheduled"');
     await h.at(LIFETIME - 1000);
     expect(h.calls).toHaveLength(0);
+  });
+
+  test("no refresh point: no timer; new credentials with one schedule it, and it is kept through NET.ONLINE", async () => {
+    const h = harness({ endpoint: credentials(1, T0, false) });
+    await h.connect();
+    expect(h.value()).toContain('"unscheduled"');
+    const pending = () => Object.keys(h.actor.system.getSnapshot()._scheduledEvents).length;
+    await h.at(20_000); // STABLE_CONNECTION (10 s) has fired: nothing is scheduled.
+    expect(pending()).toBe(0);
+    h.send({ type: "USER.UPDATE_ENDPOINT", endpoint: credentials(2, h.now()) });
+    expect(h.value()).toContain('"scheduled"');
+    expect(pending()).toBe(1);
+    h.send({ type: "NET.ONLINE" });
+    expect(h.value()).toContain('"scheduled"');
+    // Other credentials, again with a refresh point: scheduled anew from them.
+    h.send({ type: "USER.UPDATE_ENDPOINT", endpoint: credentials(3, h.now()) });
+    await h.at(20_000 + LIFETIME - 15_001);
+    expect(h.calls).toHaveLength(0);
+    await h.at(20_000 + LIFETIME - 15_000);
+    expect(h.calls).toEqual([
+      { reason: "expiring", at: T0 + 20_000 + LIFETIME - 15_000, retry: 0 },
+    ]);
+  });
+
+  test("a refresh point beyond the longest timer (24.8 days): the timer is armed again when it fires", async () => {
+    const far = 30 * 24 * 3600_000;
+    const endpoint = { ...credentials(1, T0), expiresAt: T0 + far + 15_000, refreshAt: T0 + far };
+    const h = harness({ endpoint });
+    await h.connect();
+    h.clock.increment(2_147_483_647);
+    await h.flush();
+    expect(h.value()).toContain('"scheduled"');
+    expect(h.calls).toHaveLength(0);
+    h.clock.increment(far - 2_147_483_647);
+    await h.flush();
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]?.reason).toBe("expiring");
   });
 });
 

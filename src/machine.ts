@@ -1,8 +1,10 @@
 /**
  * The connection statechart, for model-based tests and diagrams of your own:
  * `import { connectionMachine } from "@armaanjain/courier-web-sdk/machine"`.
- * Provide the three actors (`connectBroker`, `restoreSubscriptions`,
- * `refreshCredentials`) with `connectionMachine.provide({ actors })` to run it,
+ * Provide the connection (the `openLink`, `closeLink`, `forceDisconnect`,
+ * `closeConnection` and `pingBroker` actions) and the actors
+ * (`restoreSubscriptions`, `refreshCredentials`) with
+ * `connectionMachine.provide({ actions, actors })` to run it,
  * and map a snapshot to `client.state` with `connectionStateOf(snapshot.value)`.
  * docs/testing.md shows how to generate test paths from it with `xstate/graph`.
  * What each state is for: `STATE_DESCRIPTIONS[stateNode.id]` (the machine
@@ -20,7 +22,6 @@ export {
   CONNECTION_DELAYS,
   CONNECTION_GUARDS,
   CONNECTION_STATES,
-  type ConnectBrokerInput,
   type ConnectionActionName,
   type ConnectionActorName,
   type ConnectionContext,
@@ -35,8 +36,8 @@ export {
   type ConnectionTiming,
   DEFAULT_RETRY,
   DEFAULT_TIMING,
-  type LinkCommand,
   type LinkCredentials,
+  type OpenLinkParams,
   type ReauthenticateInput,
   type RefreshCredentialsInput,
   type RefreshReason,

@@ -7,14 +7,15 @@
  * Two drivers of the published machine (`@armaanjain/courier-web-sdk/machine`,
  * from `dist/`), each with one real mqtt.js connection per client opened the
  * way the SDK's adapter opens it. They differ only in what runs the machine:
- * - `ActorDriver`: `createActor(machine.provide(...))` once per client, its
- *   `connectBroker` a `fromCallback` that owns the mqtt.js client — today's
- *   runtime shape;
+ * - `ActorDriver`: `createActor(machine.provide(...))` once per client, the
+ *   mqtt.js client opened and closed by the `link` state's `openLink` /
+ *   `closeLink` actions — today's runtime shape;
  * - `PureDriver`: a snapshot per client; events go through `transition()`
- *   and this class executes the returned actions itself (spawning the link,
+ *   and this class executes the returned actions itself (opening the link,
  *   scheduling and cancelling delayed events, answering the restore).
  *   xstate's `transition()` still creates an (unstarted) `Actor`, with an
- *   actor system, for every invoked child and keeps it in
+ *   actor system, for every invoked child (`restoreSubscriptions` while
+ *   restoring) and keeps it in
  *   `snapshot.children`; with `lean: true` the driver swaps those for
  *   `{ id }` stubs after each step (what an interpreter of our own, or a
  *   machine without invoked children, would hold).
@@ -43,8 +44,9 @@ import {
 
 type Machine = typeof connectionMachine;
 
-export function machineInput(port: number, clientId: string): ConnectionInput {
+export function machineInput(port: number, clientId: string, services?: unknown): ConnectionInput {
   return {
+    services,
     endpoints: [{ host: "127.0.0.1", port, scheme: "mqtt", path: "/mqtt", clientId }],
     retry: DEFAULT_RETRY,
     timing: DEFAULT_TIMING,
@@ -80,26 +82,18 @@ export class ActorDriver {
 
   /** Provided once for every driver, as the SDK does (src/client/session.ts). */
   static machine(): Machine {
+    // The connection is the `link` state's entry and exit actions (as in the SDK), held by the
+    // driver the machine's input carries as `services`.
+    const driver = (context: { services: unknown }) => context.services as ActorDriver;
     ActorDriver.#machine ??= connectionMachine.provide({
+      actions: {
+        openLink: ({ context, self }) => driver(context).openLink(self),
+        closeLink: ({ context }) => driver(context).closeLink(),
+        forceDisconnect: ({ context }) => driver(context).endLink(),
+        closeConnection: ({ context }) => driver(context).endLink(),
+      },
       actors: {
         watchEnvironment: fromCallback(() => {}),
-        connectBroker: fromCallback(({ input, sendBack, receive }) => {
-          const { endpoint } = input as { endpoint: { port: number; clientId: string } };
-          const client = openMqtt(endpoint.port, endpoint.clientId);
-          const onConnect = (packet: { sessionPresent: boolean }) =>
-            sendBack({ type: "MQTT.CONNACK", sessionPresent: packet.sessionPresent });
-          const onClose = () => sendBack({ type: "MQTT.CLOSED" });
-          client.on("connect", onConnect);
-          client.on("close", onClose);
-          receive((command) => {
-            if ((command as { type: string }).type === "LINK.END") client.end(true);
-          });
-          return () => {
-            client.off("connect", onConnect);
-            client.off("close", onClose);
-            client.end(true);
-          };
-        }),
         restoreSubscriptions: fromPromise(async () => ({
           filters: 0,
           packets: 0,
@@ -113,9 +107,39 @@ export class ActorDriver {
     return ActorDriver.#machine;
   }
 
+  readonly #port: number;
+  readonly #clientId: string;
+  #mqtt: MqttClient | null = null;
+
   constructor(port: number, clientId: string) {
-    this.#actor = createActor(ActorDriver.machine(), { input: machineInput(port, clientId) });
+    this.#port = port;
+    this.#clientId = clientId;
+    this.#actor = createActor(ActorDriver.machine(), {
+      input: machineInput(port, clientId, this),
+    });
     this.#actor.start();
+  }
+
+  openLink(machine: { send(event: ConnectionEvent): void }): void {
+    const client = openMqtt(this.#port, this.#clientId);
+    this.#mqtt = client;
+    client.on("connect", (packet) =>
+      machine.send({ type: "MQTT.CONNACK", sessionPresent: packet.sessionPresent }),
+    );
+    client.on("close", () => {
+      if (this.#mqtt === client) machine.send({ type: "MQTT.CLOSED" } as ConnectionEvent);
+    });
+  }
+
+  closeLink(): void {
+    const client = this.#mqtt;
+    this.#mqtt = null;
+    client?.end(true);
+  }
+
+  /** Ends the connection; its close is reported (MQTT.CLOSED). */
+  endLink(): void {
+    this.#mqtt?.end(true);
   }
 
   connect(): Promise<void> {
@@ -132,6 +156,7 @@ export class ActorDriver {
 
   disconnect(): void {
     this.#actor.stop();
+    this.closeLink();
   }
 }
 
@@ -144,7 +169,6 @@ interface Action {
 export class PureDriver {
   #snapshot: AnyMachineSnapshot;
   #mqtt: MqttClient | null = null;
-  #linkId = "";
   /** Delayed events (the machine's `after` timers), by their id. */
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   #onConnected: (() => void) | null = null;
@@ -187,11 +211,20 @@ export class PureDriver {
     for (const action of actions) {
       const params = action.params ?? {};
       switch (action.type) {
+        case "openLink":
+          this.#openLink();
+          break;
+        case "closeLink":
+          this.#closeLink();
+          break;
+        case "forceDisconnect":
+        case "closeConnection":
+          this.#mqtt?.end(true);
+          break;
         case "xstate.spawnChild": {
           const src = params.src as string;
           const id = params.id as string;
-          if (src === "connectBroker") this.#openLink(id);
-          else if (src === "restoreSubscriptions") {
+          if (src === "restoreSubscriptions") {
             queueMicrotask(() =>
               this.send({
                 type: `xstate.done.actor.${id}`,
@@ -201,9 +234,6 @@ export class PureDriver {
           }
           break;
         }
-        case "xstate.stopChild":
-          if (this.#mqtt && params.actorRef !== undefined && this.#linkId) this.#closeLink();
-          break;
         case "xstate.raise": {
           const delay = params.delay as number | undefined;
           const event = params.event as { type: string };
@@ -226,17 +256,13 @@ export class PureDriver {
           this.#timers.delete(id);
           break;
         }
-        case "xstate.sendTo":
-          if ((params.event as { type?: string })?.type === "LINK.END") this.#closeLink();
-          break;
         default:
           break; // attachSession, detachSession, rejectPending, notify*: the facade's.
       }
     }
   }
 
-  #openLink(id: string): void {
-    this.#linkId = id;
+  #openLink(): void {
     const client = openMqtt(this.#port, this.#clientId);
     this.#mqtt = client;
     client.on("connect", (packet) =>
@@ -250,7 +276,6 @@ export class PureDriver {
   #closeLink(): void {
     const client = this.#mqtt;
     this.#mqtt = null;
-    this.#linkId = "";
     client?.end(true);
   }
 

@@ -20,7 +20,12 @@ import {
   InvalidOptionsError,
 } from "../errors.js";
 import { connectionStateOf, currentEndpoint } from "../machines/connection.selectors.js";
-import type { ConnectionState, Renewal, RestoreResult } from "../machines/connection.types.js";
+import type {
+  ConnectionEmitted,
+  ConnectionState,
+  Renewal,
+  RestoreResult,
+} from "../machines/connection.types.js";
 import type { EndpointUpdate } from "../services/endpoint.js";
 import type { Qos } from "../services/live-connection.js";
 import { debugLine, loadDebugFormat } from "../services/mqtt-log.js";
@@ -149,9 +154,8 @@ export class RealtimeClient {
       next: (snapshot) => this.#onSnapshot(snapshot),
       error: (error) => emitError(new ClientFailedError("The client", error)),
     });
-    this.#actor.on("notify.error", (event) => emitError(event.error));
-    this.#actor.on("notify.restored", (event) => this.#events.emit("restored", event.result));
-    this.#actor.on("notify.renewal", (event) => this.#events.emit("renewal", event.renewal));
+    // One listener for every emitted event: each event type listened to costs the actor a set.
+    this.#actor.on("*", (event) => this.#onEmitted(event));
     this.#actor.start();
   }
 
@@ -352,6 +356,12 @@ export class RealtimeClient {
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...(this.#streams ?? [])].map((stream) => stream.return()));
     await this.disconnect();
+  }
+
+  #onEmitted(event: ConnectionEmitted): void {
+    if (event.type === "notify.error") this.#events.emit("error", event.error);
+    else if (event.type === "notify.restored") this.#events.emit("restored", event.result);
+    else this.#events.emit("renewal", event.renewal);
   }
 
   #onSnapshot(snapshot: SnapshotFrom<ClientMachine>): void {

@@ -16,7 +16,7 @@
 // Longer than 300 lines on purpose: the services of one client and the connection attempt that
 // reports to the machine change together.
 
-import { type Actor, fromCallback, fromPromise } from "xstate";
+import { type Actor, type AnyActorRef, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,
   ClientClosedError,
@@ -28,9 +28,8 @@ import {
 import { connectionMachine } from "../machines/connection.machine.js";
 import type {
   ActorInput,
-  ConnectBrokerInput,
   ConnectionEvent,
-  LinkCommand,
+  OpenLinkParams,
   ReauthenticateInput,
   RefreshCredentialsInput,
   RestoreResult,
@@ -79,9 +78,6 @@ function provideServices() {
       watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(({ input, sendBack }) =>
         servicesOf(input).watchEnvironment(sendBack),
       ),
-      connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(({ input, sendBack, receive }) =>
-        servicesOf(input).openLink(input, sendBack, receive),
-      ),
       restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(({ input }) =>
         servicesOf(input).restore(input),
       ),
@@ -93,6 +89,11 @@ function provideServices() {
       ),
     },
     actions: {
+      openLink: ({ context, self }, params) => servicesOf(context).openLink(params, self),
+      closeLink: ({ context }) => servicesOf(context).closeLink(),
+      forceDisconnect: ({ context }) => servicesOf(context).endLink(true),
+      closeConnection: ({ context }) => servicesOf(context).endLink(false),
+      pingBroker: ({ context }) => servicesOf(context).pingLink(),
       attachConnection: ({ context }) => servicesOf(context).attach(),
       detachConnection: ({ context }) => servicesOf(context).detach(),
       rejectPending: ({ context }, params) =>
@@ -132,6 +133,8 @@ export class ClientServices {
   readonly #random: Random;
   /** The connection the broker accepted, while the machine's `link` state holds it. */
   #link: BrokerLink | null = null;
+  /** The connection attempt of the machine's `link` state, from `openLink` to `closeLink`. */
+  #attempt: LinkAttempt | null = null;
   /** The credentials of the latest re-authentication (what `mqtt5Auth.onContinue` is told). */
   #presenting: EnhancedAuth.Mqtt5AuthCredentials | undefined;
   /** With `mqtt5Auth`: its code, loaded when the client is made. */
@@ -223,23 +226,39 @@ export class ClientServices {
     this.#outbox.detach();
   }
 
-  openLink(
-    input: ConnectBrokerInput,
-    sendBack: (event: ConnectionEvent) => void,
-    receive: (listener: (command: LinkCommand) => void) => void,
-  ): () => void {
-    const attempt = new LinkAttempt(this, sendBack);
+  /**
+   * Opens the connection of the machine's `link` state: what it does is sent
+   * to `machine` as `MQTT.*` events until `closeLink()`.
+   */
+  openLink(params: OpenLinkParams, machine: AnyActorRef): void {
+    this.#attempt?.stop();
+    const attempt = new LinkAttempt(this, machine);
+    this.#attempt = attempt;
     const transport = loadTransport();
     const auth = this.#auth;
     if (transport instanceof Promise || auth) {
       Promise.all([transport, auth]).then(
         ([mqtt, code]) =>
-          attempt.start(mqtt, input, this.#options.mqtt, this.linkAuth(input, code)),
+          attempt.start(mqtt, params, this.#options.mqtt, this.linkAuth(params.endpoint, code)),
         (error: Error) => attempt.notLoaded(error),
       );
-    } else attempt.start(transport, input, this.#options.mqtt);
-    receive((command) => attempt.command(command));
-    return () => attempt.stop();
+    } else attempt.start(transport, params, this.#options.mqtt);
+  }
+
+  /** The machine left the `link` state: the connection is disposed of, and reports nothing more. */
+  closeLink(): void {
+    this.#attempt?.stop();
+    this.#attempt = null;
+  }
+
+  /** Ends the connection: `force` drops the socket now; otherwise DISCONNECT once in-flight QoS 1/2 settled. */
+  endLink(force: boolean): void {
+    this.#attempt?.end(force);
+  }
+
+  /** PINGREQ on the connection; `MQTT.PONG` when the broker answers. */
+  pingLink(): void {
+    this.#attempt?.ping();
   }
 
   /** The broker accepted `link` (LinkAttempt): publishes and subscribes may use it once attached. */
@@ -269,9 +288,9 @@ export class ClientServices {
   }
 
   /** `mqtt5Auth` for a connection opened with `input.endpoint`'s credentials, if set. */
-  linkAuth(input: ConnectBrokerInput, code?: typeof EnhancedAuth): LinkAuth | undefined {
+  linkAuth(endpoint: ResolvedEndpoint, code?: typeof EnhancedAuth): LinkAuth | undefined {
     const options = this.#options.mqtt5Auth;
-    return options && code?.linkAuthFor(options, input.endpoint, () => this.#presenting);
+    return options && code?.linkAuthFor(options, endpoint, () => this.#presenting);
   }
 
   /** MQTT 5 re-authentication on the live connection with `input.endpoint`'s credentials. */
@@ -351,35 +370,41 @@ export class ClientServices {
 }
 
 /**
- * One connection attempt, as the machine's `connectBroker` actor runs it:
- * opens the link once mqtt.js is loaded and reports what the link says as
- * machine events. (One object per attempt, its methods on the prototype:
- * no closure per report.)
+ * One connection attempt, from the machine's `openLink` action to its
+ * `closeLink`: opens the link once mqtt.js is loaded and sends what the link
+ * says to the machine as events; none after `stop()`. (One object per
+ * attempt, its methods on the prototype: no closure per report.)
  */
 class LinkAttempt implements LinkListener {
   readonly #services: ClientServices;
-  readonly #sendBack: (event: ConnectionEvent) => void;
+  readonly #machine: AnyActorRef;
   #link: BrokerLink | undefined;
-  /** The machine left the `link` state, or ended it before mqtt.js was loaded. */
+  /** Ended before mqtt.js was loaded (or it could not be): nothing is opened. */
+  #ended = false;
+  /** The machine left the `link` state: nothing more is reported. */
   #stopped = false;
 
-  constructor(services: ClientServices, sendBack: (event: ConnectionEvent) => void) {
+  constructor(services: ClientServices, machine: AnyActorRef) {
     this.#services = services;
-    this.#sendBack = sendBack;
+    this.#machine = machine;
+  }
+
+  #sendBack(event: ConnectionEvent): void {
+    if (!this.#stopped) this.#machine.send(event);
   }
 
   start(
     mqtt: Transport,
-    input: ConnectBrokerInput,
+    params: OpenLinkParams,
     options: ResolvedOptions["mqtt"],
     auth?: LinkAuth,
   ): void {
-    if (this.#stopped) return;
+    if (this.#ended || this.#stopped) return;
     this.#link = new BrokerLink(
       mqtt,
-      input.endpoint,
+      params.endpoint,
       options,
-      input.connectTimeoutMs,
+      params.connectTimeoutMs,
       this,
       this.#services.ackTimeoutMs,
       auth,
@@ -388,8 +413,8 @@ class LinkAttempt implements LinkListener {
   }
 
   notLoaded(error: Error): void {
-    if (this.#stopped) return;
-    this.#stopped = true;
+    if (this.#ended || this.#stopped) return;
+    this.#ended = true;
     const detail = `the MQTT transport (mqtt.js) could not be loaded: ${error.message}`;
     this.#sendBack({
       type: "MQTT.CLOSED",
@@ -397,17 +422,19 @@ class LinkAttempt implements LinkListener {
     });
   }
 
-  command(command: LinkCommand): void {
+  end(force: boolean): void {
     const link = this.#link;
-    if (link) {
-      if (command.type === "LINK.END") link.end(command.force);
-      else link.ping();
-    } else if (command.type === "LINK.END" && !this.#stopped) {
+    if (link) link.end(force);
+    else if (!this.#ended) {
       // Ended while mqtt.js was still loading: nothing was opened, so it is closed now.
-      this.#stopped = true;
+      this.#ended = true;
       const error = new ConnectionLostError("closed before it opened");
       queueMicrotask(() => this.#sendBack({ type: "MQTT.CLOSED", error }));
     }
+  }
+
+  ping(): void {
+    this.#link?.ping();
   }
 
   stop(): void {

@@ -22,8 +22,9 @@ export const STATE_DESCRIPTIONS: Readonly<Record<string, string>> = {
     "Live: publishes go out, queued ones flushed in order, messages come in.",
   "connection.session.link.connected.live":
     "Nothing in doubt; credentials with a known expiry are renewed ahead of it.",
-  "connection.session.link.connected.live.scheduled":
-    "Waiting for the credentials' refresh point (none while their expiry is unknown or refreshAhead is off).",
+  "connection.session.link.connected.live.scheduled": "Waiting for the credentials' refresh point.",
+  "connection.session.link.connected.live.unscheduled":
+    "No refresh point (no provider, expiry unknown or refreshAhead off): no timer until new credentials bring one.",
   "connection.session.link.connected.live.renewing":
     "Asking for fresh credentials ahead of the expiry (told `expiring`), while the connection stays up.",
   "connection.session.link.connected.live.reauthenticating":

@@ -166,7 +166,8 @@ function refreshFailed(timedOut?: "REFRESH_TIMEOUT") {
 
 /**
  * The connection statechart (see the README's state table and docs/statecharts):
- * provide its actors with `connectionMachine.provide({ actors })` to run it.
+ * provide its connection actions and actors with `connectionMachine.provide({ actions, actors })`
+ * to run it.
  */
 export const connectionMachine = connectionSetup.createMachine({
   id: "connection",
@@ -220,17 +221,19 @@ export const connectionMachine = connectionSetup.createMachine({
       },
       states: {
         link: {
-          invoke: {
-            id: "link",
-            src: "connectBroker",
-            input: ({ context }) => ({
-              services: context.services,
-              endpoint: currentEndpoint(context),
-              connectTimeoutMs: context.timing.connectTimeoutMs,
-            }),
-          },
+          // One connection per entry of this state, disposed of when it is left.
           initial: "connecting",
-          entry: "setLinkCredentials",
+          entry: [
+            "setLinkCredentials",
+            {
+              type: "openLink",
+              params: ({ context }) => ({
+                endpoint: currentEndpoint(context),
+                connectTimeoutMs: context.timing.connectTimeoutMs,
+              }),
+            },
+          ],
+          exit: "closeLink",
           on: {
             "MQTT.REFUSED": onRefusal,
             "MQTT.DISCONNECT": [...onExpiredDisconnect, ...onRefusal],
@@ -306,6 +309,8 @@ export const connectionMachine = connectionSetup.createMachine({
                   initial: "scheduled",
                   states: {
                     scheduled: {
+                      // Nothing to refresh ahead of: wait without a timer.
+                      always: { guard: not("hasRefreshPoint"), target: "unscheduled" },
                       after: {
                         REFRESH_AHEAD: [
                           {
@@ -325,6 +330,15 @@ export const connectionMachine = connectionSetup.createMachine({
                         },
                         // Back online: a throttled timer may have missed the refresh point.
                         "NET.ONLINE": { target: "scheduled", reenter: true },
+                      },
+                    },
+                    unscheduled: {
+                      on: {
+                        // New credentials may bring a refresh point.
+                        "USER.UPDATE_ENDPOINT": {
+                          target: "scheduled",
+                          actions: ["setEndpoint", "resetRenewals"],
+                        },
                       },
                     },
                     renewing: {

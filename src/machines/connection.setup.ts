@@ -16,7 +16,6 @@ import {
   fromPromise,
   raise,
   type SetupReturn,
-  sendTo,
   setup,
   stopChild,
 } from "xstate";
@@ -49,7 +48,6 @@ import {
 import { currentEndpoint } from "./connection.selectors.js";
 import type {
   ActorInput,
-  ConnectBrokerInput,
   ConnectionActionName,
   ConnectionActorName,
   ConnectionContext,
@@ -58,7 +56,7 @@ import type {
   ConnectionEvent,
   ConnectionGuardName,
   ConnectionInput,
-  LinkCommand,
+  OpenLinkParams,
   ReauthenticateInput,
   RefreshCredentialsInput,
   RestoreResult,
@@ -74,9 +72,9 @@ function nowOf(context: Pick<ConnectionContext, "now">): number | null {
   return context.now ? context.now() : null;
 }
 
-/** Placeholder for an actor the facade (or a test) must provide. */
+/** Placeholder for an actor or action the facade (or a test) must provide. */
 function required(name: string): never {
-  throw new Error(`connectionMachine: provide the "${name}" actor (machine.provide).`);
+  throw new Error(`connectionMachine: provide "${name}" (machine.provide).`);
 }
 
 export const connectionSetup = setup({
@@ -89,8 +87,6 @@ export const connectionSetup = setup({
   actors: {
     /** Reports the platform's network and page-visibility changes (a no-op outside browsers). */
     watchEnvironment: fromCallback<ConnectionEvent, ActorInput>(() => {}),
-    /** Opens one connection and owns its socket until the `link` state is left. */
-    connectBroker: fromCallback<LinkCommand, ConnectBrokerInput>(() => required("connectBroker")),
     /** Re-subscribes every tracked filter in as few SUBSCRIBE packets as the broker allows. */
     restoreSubscriptions: fromPromise<RestoreResult, RestoreSubscriptionsInput>(async () =>
       required("restoreSubscriptions"),
@@ -185,12 +181,23 @@ export const connectionSetup = setup({
         retriesExhaustedError(context, event as FailureEvent, params),
     }),
     clearError: assign({ error: null }),
-    /** The page's step 2: no half-open socket, no reconnect with the stale password. */
-    forceDisconnect: sendTo("link", { type: "LINK.END", force: true } satisfies LinkCommand),
-    /** `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
-    closeConnection: sendTo("link", { type: "LINK.END", force: false } satisfies LinkCommand),
-    /** The page is visible again: is the connection still alive? (MQTT PINGREQ.) */
-    pingBroker: sendTo("link", { type: "LINK.PING" } satisfies LinkCommand),
+    /*
+     * The connection of the `link` state. No child actor holds it (one would
+     * cost memory for as long as a client stays connected): the facade (or a
+     * test) provides these actions, and reports what the connection does as
+     * `MQTT.*` events sent to this machine's actor, from `openLink` until
+     * `closeLink`.
+     */
+    /** Provided: opens one connection (the `link` state's entry). */
+    openLink: (_, _params: OpenLinkParams) => required("openLink"),
+    /** Provided: disposes of the connection and stops its reports (the `link` state's exit). */
+    closeLink: () => {},
+    /** Provided. The page's step 2: no half-open socket, no reconnect with the stale password. */
+    forceDisconnect: () => {},
+    /** Provided. `disconnect()`: DISCONNECT packet, in-flight QoS 1/2 given `CLOSE_TIMEOUT` to settle. */
+    closeConnection: () => {},
+    /** Provided. The page is visible again: is the connection still alive? (MQTT PINGREQ, then `MQTT.PONG`.) */
+    pingBroker: () => {},
     /** Provided by the facade: route publishes and subscribes to the live connection. */
     attachConnection: () => {},
     /** Provided by the facade: queue publishes again until the next `connected`. */
@@ -298,6 +305,11 @@ export const connectionSetup = setup({
         now >= refreshAt
       );
     },
+    /** A provider exists and the credentials held have a refresh point (`refreshAhead`). */
+    hasRefreshPoint: ({ context }) =>
+      context.hasCredentialsProvider &&
+      context.now !== null &&
+      currentEndpoint(context).refreshAt !== undefined,
     /** A refresh ahead brought credentials other than the ones held, expiring no earlier. */
     isNewerCredentials: ({ context, event }) => {
       const output = (event as { output?: ResolvedEndpoint }).output;

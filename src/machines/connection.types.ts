@@ -239,8 +239,12 @@ export interface ActorInput {
   readonly services: unknown;
 }
 
-/** Input of the `connectBroker` actor: the endpoint to open and its CONNACK timeout. */
-export interface ConnectBrokerInput extends ActorInput {
+/**
+ * Params of the `openLink` action: the endpoint to open and its CONNACK
+ * timeout. Whoever provides the action reports what the connection does as
+ * `MQTT.*` events sent to the machine's actor, until `closeLink` runs.
+ */
+export interface OpenLinkParams {
   readonly endpoint: ResolvedEndpoint;
   readonly connectTimeoutMs: number;
 }
@@ -274,9 +278,6 @@ export type RefreshReason = "refused" | "expiring";
 export interface ReauthenticateInput extends ActorInput {
   readonly endpoint: ResolvedEndpoint;
 }
-
-/** Sent to the `connectBroker` actor. */
-export type LinkCommand = { type: "LINK.END"; force: boolean } | { type: "LINK.PING" };
 
 /**
  * The names the chart refers to, by kind. The machine's `setup()` is checked
@@ -315,6 +316,8 @@ export const CONNECTION_ACTIONS = [
   "setReauthFailed",
   "clearReauthRefusal",
   "fallBackToRotation",
+  "openLink",
+  "closeLink",
 ] as const;
 
 /** The names of the machine's actions (`connectionMachine.provide({ actions })`). */
@@ -337,6 +340,7 @@ export const CONNECTION_GUARDS = [
   "isNewerCredentials",
   "isBeforeExpiry",
   "canReauthenticate",
+  "hasRefreshPoint",
 ] as const;
 
 /** The names of the machine's guards. */
@@ -371,7 +375,6 @@ export interface TimeoutParams {
 
 /** Every actor of the machine, by name. */
 export const CONNECTION_ACTORS = [
-  "connectBroker",
   "restoreSubscriptions",
   "refreshCredentials",
   "watchEnvironment",

@@ -89,19 +89,41 @@ function filterBytes(filter: string): number {
 /** Fixed header (≤ 5), packet identifier (2) and a property length (1) of an MQTT 5 SUBSCRIBE. */
 const SUBSCRIBE_OVERHEAD = 8;
 
+/** What an empty registry reads (never written). */
+const NONE: ReadonlyMap<string, FilterEntry> = new Map();
+const NONE_SET: ReadonlySet<never> = new Set();
+
 // Longer than 300 lines on purpose: the grant bookkeeping, the batching and
 // the pending subscribe() promises are one state that changes together.
 export class SubscriptionRegistry {
   readonly #options: RegistryOptions;
-  readonly #filters = new Map<string, FilterEntry>();
-  readonly #wildcards = new Set<FilterEntry>();
+  // Created with their first entry: a client without subscriptions holds none of them.
+  #filterMap: Map<string, FilterEntry> | undefined;
+  #wildcardSet: Set<FilterEntry> | undefined;
   /** Filters unsubscribed while offline that a kept session may still hold. */
-  readonly #stale = new Set<string>();
+  #staleSet: Set<string> | undefined;
   #link: LiveConnection | null = null;
   #syncScheduled = false;
 
   constructor(options: RegistryOptions) {
     this.#options = options;
+  }
+
+  get #filters(): ReadonlyMap<string, FilterEntry> {
+    return this.#filterMap ?? NONE;
+  }
+
+  get #wildcards(): ReadonlySet<FilterEntry> {
+    return this.#wildcardSet ?? NONE_SET;
+  }
+
+  get #stale(): ReadonlySet<string> {
+    return this.#staleSet ?? NONE_SET;
+  }
+
+  #markStale(filter: string): void {
+    this.#staleSet ??= new Set();
+    this.#staleSet.add(filter);
   }
 
   /** Number of tracked filters. */
@@ -128,10 +150,14 @@ export class SubscriptionRegistry {
         suspect: false,
         loneDeaths: 0,
       };
-      this.#filters.set(filter, entry);
-      if (wildcard) this.#wildcards.add(entry);
+      this.#filterMap ??= new Map();
+      this.#filterMap.set(filter, entry);
+      if (wildcard) {
+        this.#wildcardSet ??= new Set();
+        this.#wildcardSet.add(entry);
+      }
     }
-    this.#stale.delete(filter);
+    this.#staleSet?.delete(filter);
     return new Promise<Subscription>((resolve, reject) => {
       const target = entry;
       const record: HandlerRecord = {
@@ -191,10 +217,10 @@ export class SubscriptionRegistry {
       for (const entry of this.#filters.values()) entry.brokerQos = null;
     }
     if (!sessionPresent) {
-      this.#stale.clear();
+      this.#staleSet = undefined;
     } else if (this.#stale.size > 0) {
       const stale = [...this.#stale];
-      this.#stale.clear();
+      this.#staleSet = undefined;
       await link.unsubscribe(stale);
     }
     const wanted = [...this.#filters.values()].filter((entry) => this.#needsSubscribe(entry));
@@ -402,14 +428,14 @@ export class SubscriptionRegistry {
     if (entry.records.size > 0 || entry.brokerQos === null) return;
     const link = this.#link;
     if (!link) {
-      this.#stale.add(entry.filter);
+      this.#markStale(entry.filter);
       return;
     }
     try {
       await link.unsubscribe([entry.filter]);
     } catch {
       // Lost with the connection; a kept session may still hold it.
-      if (!this.#filters.has(entry.filter)) this.#stale.add(entry.filter);
+      if (!this.#filters.has(entry.filter)) this.#markStale(entry.filter);
     }
   }
 
@@ -417,8 +443,8 @@ export class SubscriptionRegistry {
     const { entry } = record;
     entry.records.delete(record);
     if (entry.records.size === 0 && this.#filters.get(entry.filter) === entry) {
-      this.#filters.delete(entry.filter);
-      this.#wildcards.delete(entry);
+      this.#filterMap?.delete(entry.filter);
+      this.#wildcardSet?.delete(entry);
     }
   }
 

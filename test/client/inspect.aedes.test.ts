@@ -203,9 +203,12 @@ describe("inspection events through a refresh cycle", () => {
         `JSON of ${event.type}`,
       ).toEqual([]);
     }
-    expect(browser.posted.length).toBeGreaterThan(50);
+    // A real stream (two connections, a refresh; the connection is no child actor, so it adds
+    // no actor events of its own), and each inspector got every event it posts.
+    expect(posted).toBeGreaterThan(30);
+    expect(browser.posted.length).toBeGreaterThanOrEqual(posted);
     expect(findSecrets(browser.posted, NEEDLES), "posted to the inspector window").toEqual([]);
-    expect(received.length).toBeGreaterThan(50);
+    expect(received.length).toBeGreaterThanOrEqual(posted);
     expect(received.filter((text) => NEEDLES.some((n) => text.includes(n)))).toEqual([]);
   });
 

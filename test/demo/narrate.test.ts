@@ -7,14 +7,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import {
-  createActor,
-  createMachine,
-  fromCallback,
-  fromPromise,
-  type InspectionEvent,
-  waitFor,
-} from "xstate";
+import { createActor, createMachine, fromPromise, type InspectionEvent, waitFor } from "xstate";
 import { type LogLine, type MachineFacts, Narrator } from "../../demo/web/narrate.js";
 import { CONNECTION_FACTS } from "../../demo/web/server.js";
 import { machineInput, resolveOptions } from "../../src/client/options.js";
@@ -39,8 +32,8 @@ describe("the viewer's log", () => {
       refreshWaitSeconds: 0.01,
     });
     const machine = connectionMachine.provide({
+      actions: { openLink: () => {} },
       actors: {
-        connectBroker: fromCallback(() => () => {}),
         restoreSubscriptions: fromPromise(
           async (): Promise<RestoreResult> => ({
             filters: 2,

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
+import { createActor, fromPromise, SimulatedClock } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import {
@@ -39,27 +39,28 @@ function input(overrides: Partial<ConnectionInput> = {}): ConnectionInput {
   };
 }
 
-/** The test plays the broker: the link actor records commands, the test sends MQTT.* events. */
+/** The test plays the broker: the link actions record commands, the test sends MQTT.* events. */
 function harness(
   options: { refresh?: () => Promise<ResolvedEndpoint>; input?: Partial<ConnectionInput> } = {},
 ) {
   const clock = new SimulatedClock();
   const links: { commands: string[]; stopped: boolean }[] = [];
   let refreshCalls = 0;
+  const command = (name: string) => () => links.at(-1)?.commands.push(name);
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: () => {
+        links.push({ commands: [], stopped: false });
+      },
+      closeLink: () => {
+        const link = links.at(-1);
+        if (link) link.stopped = true;
+      },
+      forceDisconnect: command("force"),
+      closeConnection: command("graceful"),
+      pingBroker: command("ping"),
+    },
     actors: {
-      connectBroker: fromCallback(({ receive }) => {
-        const link = { commands: [] as string[], stopped: false };
-        links.push(link);
-        receive((command) =>
-          link.commands.push(
-            command.type === "LINK.PING" ? "ping" : command.force ? "force" : "graceful",
-          ),
-        );
-        return () => {
-          link.stopped = true;
-        };
-      }),
       restoreSubscriptions: fromPromise(async ({ input: i }) => ({
         filters: 0,
         packets: 0,

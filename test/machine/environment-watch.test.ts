@@ -17,9 +17,17 @@ import { Secret } from "../../src/services/secret.js";
 
 function run(watchesEnvironment: boolean | undefined) {
   const watchers = { started: 0, stopped: 0 };
+  const links = { opened: 0, closed: 0 };
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: () => {
+        links.opened += 1;
+      },
+      closeLink: () => {
+        links.closed += 1;
+      },
+    },
     actors: {
-      connectBroker: fromCallback(() => () => {}),
       watchEnvironment: fromCallback(({ sendBack }) => {
         watchers.started += 1;
         // A platform signal reaches the machine like the browser's would.
@@ -55,7 +63,7 @@ function run(watchesEnvironment: boolean | undefined) {
   actor.send({ type: "USER.DISCONNECT" });
   const afterDisconnect = Object.keys(actor.getSnapshot().children);
   actor.stop();
-  return { watchers, children, state, afterDisconnect };
+  return { watchers, links, children, state, afterDisconnect };
 }
 
 test("with a platform to watch: started on connect, its signals handled, stopped on disconnect", () => {
@@ -74,6 +82,8 @@ test("without one: no watcher child at all, and the session runs as usual", () =
   const result = run(false);
   expect(result.watchers).toEqual({ started: 0, stopped: 0 });
   expect(result.children).not.toContain("environment");
-  expect(result.children).toContain("link");
+  // The connection is opened by the link state's entry action, no child actor either.
+  expect(result.children).toEqual([]);
+  expect(result.links.opened).toBe(1);
   expect(result.state).toContain("connecting");
 });

@@ -8,7 +8,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
+import { createActor, fromPromise, SimulatedClock } from "xstate";
 import { ConnectionLostError, ReauthenticationError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import {
@@ -56,14 +56,16 @@ function harness(options: { canReauthenticate?: boolean; answer?: Answer } = {})
   let issued = 1;
   let answer: Answer = options.answer ?? "accept";
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: (_, params) => {
+        links.push({ stopped: false, password: params.endpoint.password?.reveal() });
+      },
+      closeLink: () => {
+        const link = links.at(-1);
+        if (link) link.stopped = true;
+      },
+    },
     actors: {
-      connectBroker: fromCallback(({ input }) => {
-        const link = { stopped: false, password: input.endpoint.password?.reveal() };
-        links.push(link);
-        return () => {
-          link.stopped = true;
-        };
-      }),
       restoreSubscriptions: fromPromise(async ({ input: i }) => ({
         filters: 0,
         packets: 0,

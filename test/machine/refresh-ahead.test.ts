@@ -6,7 +6,7 @@
  */
 
 import { describe, expect, test } from "vitest";
-import { createActor, fromCallback, fromPromise, SimulatedClock } from "xstate";
+import { createActor, fromPromise, SimulatedClock } from "xstate";
 import { AuthRefreshError, ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import {
@@ -60,24 +60,21 @@ function harness(
   const calls: { reason: string | undefined; at: number; retry: number }[] = [];
   const renewals: Renewal[] = [];
   const errors: string[] = [];
+  const command = (name: string) => () => links.at(-1)?.commands.push(name);
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: (_, params) => {
+        links.push({ commands: [], stopped: false, password: params.endpoint.password?.reveal() });
+      },
+      closeLink: () => {
+        const link = links.at(-1);
+        if (link) link.stopped = true;
+      },
+      forceDisconnect: command("force"),
+      closeConnection: command("graceful"),
+      pingBroker: command("ping"),
+    },
     actors: {
-      connectBroker: fromCallback(({ receive, input }) => {
-        const link = {
-          commands: [] as string[],
-          stopped: false,
-          password: input.endpoint.password?.reveal(),
-        };
-        links.push(link);
-        receive((command) =>
-          link.commands.push(
-            command.type === "LINK.PING" ? "ping" : command.force ? "force" : "graceful",
-          ),
-        );
-        return () => {
-          link.stopped = true;
-        };
-      }),
       restoreSubscriptions: fromPromise(async ({ input: i }) => ({
         filters: 0,
         packets: 0,
@@ -388,8 +385,47 @@ describe("expiry unknown: exactly as before", () => {
   test("without a provider there is no refresh ahead", async () => {
     const h = harness({ provider: false });
     await h.connect();
+    // Nothing to refresh ahead of: no timer is held while connected (only STABLE_CONNECTION's).
+    expect(h.value()).toContain('"unscheduled"');
     await h.at(LIFETIME - 1000);
     expect(h.calls).toHaveLength(0);
+  });
+
+  test("no refresh point: no timer; new credentials with one schedule it, and it is kept through NET.ONLINE", async () => {
+    const h = harness({ endpoint: credentials(1, T0, false) });
+    await h.connect();
+    expect(h.value()).toContain('"unscheduled"');
+    const pending = () => Object.keys(h.actor.system.getSnapshot()._scheduledEvents).length;
+    await h.at(20_000); // STABLE_CONNECTION (10 s) has fired: nothing is scheduled.
+    expect(pending()).toBe(0);
+    h.send({ type: "USER.UPDATE_ENDPOINT", endpoint: credentials(2, h.now()) });
+    expect(h.value()).toContain('"scheduled"');
+    expect(pending()).toBe(1);
+    h.send({ type: "NET.ONLINE" });
+    expect(h.value()).toContain('"scheduled"');
+    // Other credentials, again with a refresh point: scheduled anew from them.
+    h.send({ type: "USER.UPDATE_ENDPOINT", endpoint: credentials(3, h.now()) });
+    await h.at(20_000 + LIFETIME - 15_001);
+    expect(h.calls).toHaveLength(0);
+    await h.at(20_000 + LIFETIME - 15_000);
+    expect(h.calls).toEqual([
+      { reason: "expiring", at: T0 + 20_000 + LIFETIME - 15_000, retry: 0 },
+    ]);
+  });
+
+  test("a refresh point beyond the longest timer (24.8 days): the timer is armed again when it fires", async () => {
+    const far = 30 * 24 * 3600_000;
+    const endpoint = { ...credentials(1, T0), expiresAt: T0 + far + 15_000, refreshAt: T0 + far };
+    const h = harness({ endpoint });
+    await h.connect();
+    h.clock.increment(2_147_483_647);
+    await h.flush();
+    expect(h.value()).toContain('"scheduled"');
+    expect(h.calls).toHaveLength(0);
+    h.clock.increment(far - 2_147_483_647);
+    await h.flush();
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]?.reason).toBe("expiring");
   });
 });
 

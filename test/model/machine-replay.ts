@@ -10,7 +10,6 @@
 import {
   type AnyTransitionDefinition,
   createActor,
-  fromCallback,
   fromPromise,
   SimulatedClock,
   type StateValue,
@@ -29,17 +28,19 @@ const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 export async function replayOnMachine(path: ModelPath): Promise<string[]> {
   const clock = new SimulatedClock();
   const taken: string[] = [];
-  /** How the current connectBroker test actor reports MQTT.* events. */
+  /** How the current link (from openLink to closeLink) reports MQTT.* events. */
   const current: { link: ((event: ConnectionEvent) => void) | null } = { link: null };
   const pending: Record<"restore" | "refresh", Settle | null> = { restore: null, refresh: null };
   const machine = connectionMachine.provide({
+    actions: {
+      openLink: ({ self }) => {
+        current.link = (event) => self.send(event);
+      },
+      closeLink: () => {
+        current.link = null;
+      },
+    },
     actors: {
-      connectBroker: fromCallback(({ sendBack }) => {
-        current.link = sendBack;
-        return () => {
-          if (current.link === sendBack) current.link = null;
-        };
-      }),
       restoreSubscriptions: fromPromise(
         () => new Promise((resolve, reject) => (pending.restore = { resolve, reject })),
       ) as never,

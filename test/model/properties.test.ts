@@ -8,13 +8,7 @@
 
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import {
-  type AnyMachineSnapshot,
-  createActor,
-  fromCallback,
-  fromPromise,
-  SimulatedClock,
-} from "xstate";
+import { type AnyMachineSnapshot, createActor, fromPromise, SimulatedClock } from "xstate";
 import { ConnectionLostError } from "../../src/errors.js";
 import { connectionMachine, connectionStateOf } from "../../src/machines/connection.machine.js";
 import {
@@ -143,15 +137,17 @@ async function run(input: ConnectionInput, actions: readonly Action[]): Promise<
   const providerCalls: { from: string; authFailures: number }[] = [];
   let before: AnyMachineSnapshot | null = null;
   const machine = connectionMachine.provide({
-    actors: {
-      connectBroker: fromCallback(({ sendBack }) => {
+    actions: {
+      openLink: ({ self }) => {
         alive += 1;
-        current.link = sendBack;
-        return () => {
-          alive -= 1;
-          if (current.link === sendBack) current.link = null;
-        };
-      }),
+        current.link = (event) => self.send(event);
+      },
+      closeLink: () => {
+        alive -= 1;
+        current.link = null;
+      },
+    },
+    actors: {
       restoreSubscriptions: fromPromise(
         () =>
           new Promise((ok, fail) => {
@@ -233,11 +229,13 @@ describe("properties of the machine under random event sequences", () => {
         const clock = new SimulatedClock();
         const current: { link: ((event: ConnectionEvent) => void) | null } = { link: null };
         const machine = connectionMachine.provide({
-          actors: {
-            connectBroker: fromCallback(({ sendBack }) => {
-              current.link = sendBack;
-              return () => {};
-            }),
+          actions: {
+            openLink: ({ self }) => {
+              current.link = (event) => self.send(event);
+            },
+            closeLink: () => {
+              current.link = null;
+            },
           },
         });
         const actor = createActor(machine, {

@@ -17,6 +17,7 @@ import {
 import type { ResolvedEndpoint } from "../../src/services/endpoint.js";
 import { classifyConnack, classifyDisconnect } from "../../src/services/reason-codes.js";
 import { Secret } from "../../src/services/secret.js";
+import { restoreNothing, testLinks } from "./support/test-link.js";
 
 const endpoint: ResolvedEndpoint = {
   host: "127.0.0.1",
@@ -44,29 +45,12 @@ function harness(
   options: { refresh?: () => Promise<ResolvedEndpoint>; input?: Partial<ConnectionInput> } = {},
 ) {
   const clock = new SimulatedClock();
-  const links: { commands: string[]; stopped: boolean }[] = [];
+  const { links, actions } = testLinks();
   let refreshCalls = 0;
-  const command = (name: string) => () => links.at(-1)?.commands.push(name);
   const machine = connectionMachine.provide({
-    actions: {
-      openLink: () => {
-        links.push({ commands: [], stopped: false });
-      },
-      closeLink: () => {
-        const link = links.at(-1);
-        if (link) link.stopped = true;
-      },
-      forceDisconnect: command("force"),
-      closeConnection: command("graceful"),
-      pingBroker: command("ping"),
-    },
+    actions,
     actors: {
-      restoreSubscriptions: fromPromise(async ({ input: i }) => ({
-        filters: 0,
-        packets: 0,
-        rejected: [],
-        sessionPresent: i.sessionPresent,
-      })),
+      restoreSubscriptions: restoreNothing,
       refreshCredentials: fromPromise(async () => {
         refreshCalls += 1;
         return options.refresh

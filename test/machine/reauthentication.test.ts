@@ -22,6 +22,7 @@ import { classifyDisconnect } from "../../src/services/reason-codes.js";
 import { Secret } from "../../src/services/secret.js";
 import { expirySuiteKeys } from "../model/faults.js";
 import { everyTestRan, transitionRecorder } from "../support/transitions.js";
+import { restoreNothing, testLinks } from "./support/test-link.js";
 
 const recorder = transitionRecorder();
 
@@ -49,29 +50,16 @@ type Answer = "accept" | "reject" | "silent";
 function harness(options: { canReauthenticate?: boolean; answer?: Answer } = {}) {
   const clock = new SimulatedClock();
   const now = () => T0 + clock.now();
-  const links: { stopped: boolean; password: string | undefined }[] = [];
+  const { links, actions } = testLinks();
   const reauths: string[] = [];
   const renewals: Renewal[] = [];
   const errors: Error[] = [];
   let issued = 1;
   let answer: Answer = options.answer ?? "accept";
   const machine = connectionMachine.provide({
-    actions: {
-      openLink: (_, params) => {
-        links.push({ stopped: false, password: params.endpoint.password?.reveal() });
-      },
-      closeLink: () => {
-        const link = links.at(-1);
-        if (link) link.stopped = true;
-      },
-    },
+    actions,
     actors: {
-      restoreSubscriptions: fromPromise(async ({ input: i }) => ({
-        filters: 0,
-        packets: 0,
-        rejected: [],
-        sessionPresent: i.sessionPresent,
-      })),
+      restoreSubscriptions: restoreNothing,
       refreshCredentials: fromPromise(async () => {
         issued += 1;
         return credentials(issued, now());

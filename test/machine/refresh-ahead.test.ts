@@ -21,6 +21,7 @@ import { classifyDisconnect } from "../../src/services/reason-codes.js";
 import { Secret } from "../../src/services/secret.js";
 import { expirySuiteKeys } from "../model/faults.js";
 import { everyTestRan, transitionRecorder } from "../support/transitions.js";
+import { restoreNothing, testLinks } from "./support/test-link.js";
 
 /** The transitions the model-based coverage table counts on this file (test/model/faults.ts). */
 const recorder = transitionRecorder();
@@ -56,31 +57,14 @@ function harness(
 ) {
   const clock = new SimulatedClock();
   const now = () => T0 + clock.now();
-  const links: { commands: string[]; stopped: boolean; password: string | undefined }[] = [];
+  const { links, actions } = testLinks();
   const calls: { reason: string | undefined; at: number; retry: number }[] = [];
   const renewals: Renewal[] = [];
   const errors: string[] = [];
-  const command = (name: string) => () => links.at(-1)?.commands.push(name);
   const machine = connectionMachine.provide({
-    actions: {
-      openLink: (_, params) => {
-        links.push({ commands: [], stopped: false, password: params.endpoint.password?.reveal() });
-      },
-      closeLink: () => {
-        const link = links.at(-1);
-        if (link) link.stopped = true;
-      },
-      forceDisconnect: command("force"),
-      closeConnection: command("graceful"),
-      pingBroker: command("ping"),
-    },
+    actions,
     actors: {
-      restoreSubscriptions: fromPromise(async ({ input: i }) => ({
-        filters: 0,
-        packets: 0,
-        rejected: [],
-        sessionPresent: i.sessionPresent,
-      })),
+      restoreSubscriptions: restoreNothing,
       refreshCredentials: fromPromise(async ({ input }) => {
         calls.push({ reason: input.reason, at: now(), retry: input.retry });
         return options.refresh

@@ -230,11 +230,14 @@ test("the viewer lights each client's state live through a refresh cycle, in the
       if (before) expect(`${line.text} ${line.state}`).not.toBe(`${before.text} ${before.state}`);
     });
   }
-  // The raw inspection event: one click on the line.
-  const first = page.locator("#log li details").first();
-  await first.locator("summary").click();
-  const raw = (await first.locator("pre").textContent()) ?? "";
-  expect(await first.locator("pre").isVisible()).toBe(true);
+  // The raw inspection event: one click on the line. The line is held by its element: new lines
+  // are prepended while the demo runs, so "the first line" moves between the click and the check.
+  const first = await page.locator("#log li details").first().elementHandle();
+  if (!first) throw new Error("the log has no line to open");
+  await (await first.$("summary"))?.click();
+  const pre = await first.$("pre");
+  const raw = (await pre?.textContent()) ?? "";
+  expect(await pre?.isVisible()).toBe(true);
   expect(raw).toContain('"type"');
 
   // The demo ends by itself: each client's disconnect() is named as such, and what follows it

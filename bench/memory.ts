@@ -1,9 +1,8 @@
 /**
  * Memory per idle connected client (heap + external after GC), ours (from
- * `dist/`) vs raw mqtt.js, and the prototype that says what a client would
- * cost without an XState actor per client: the same machine and mqtt.js
- * connection, run by an actor (`actor`) or by a snapshot and `transition()`
- * (`pure`) — see support/machine-drivers.ts. Each sample is a fresh process
+ * `dist/`) vs raw mqtt.js; and what the client's lean runtime saves: the same
+ * client run by an XState actor of its own (`actor`: what it runs when given
+ * `inspect`). Each sample is a fresh process
  * (no garbage from another kind); the kinds rotate; the broker runs in a
  * process of its own.
  */
@@ -24,8 +23,8 @@ import {
 
 const sampleEntry = fileURLToPath(new URL("./support/memory-sample.ts", import.meta.url));
 
-type Kind = "raw" | "ours" | "actor" | "pure" | "lean";
-const KINDS: Kind[] = ["raw", "ours", "actor", "pure", "lean"];
+type Kind = "raw" | "ours" | "actor";
+const KINDS: Kind[] = ["raw", "ours", "actor"];
 
 function sample(kind: Kind, n: number, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,7 +45,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
   const n = quick ? 200 : 1000;
   const reps = quick ? 2 : 5;
   const broker = await RemoteBroker.start();
-  const bytes: Record<Kind, number[]> = { raw: [], ours: [], actor: [], pure: [], lean: [] };
+  const bytes: Record<Kind, number[]> = { raw: [], ours: [], actor: [] };
   for (let rep = 0; rep < reps; rep++) {
     // Rotate the order: no kind always samples a warmer (or busier) machine.
     for (let k = 0; k < KINDS.length; k++) {
@@ -59,12 +58,8 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
   const ratios = pairRatios(bytes.ours, bytes.raw);
   const ratio = median(ratios);
   const met = ratio <= 1.5;
-  // The actor's cost per client over each snapshot variant, and the SDK client
-  // with its actor replaced by that snapshot (same repetition, so paired).
-  const minus = (a: number[], b: number[]) => a.map((v, i) => v - (b[i] ?? Number.NaN));
-  const saved = (variant: "pure" | "lean") => minus(bytes.actor, bytes[variant]);
-  const sdkWithout = (variant: "pure" | "lean") =>
-    ratioRange(pairRatios(minus(bytes.ours, saved(variant)), bytes.raw));
+  // The actor's cost per client over the lean runtime (same repetition, so paired).
+  const saved = bytes.actor.map((v, i) => v - (bytes.ours[i] ?? Number.NaN));
   const rows: Row[] = [
     {
       benchmark: `Memory per idle connected client, ${fmt(n)} clients (heap + external, KB)`,
@@ -76,13 +71,13 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchOutput> {
       note: met ? "" : "each client holds more than 1.5× a raw mqtt.js client",
     },
     {
-      benchmark: `Memory: the same machine without an XState actor per client (prototype, ${fmt(n)} clients, KB)`,
-      measured: `snapshot + transition(): ${summary(kb(bytes.pure), "KB", 1)}; the same, child actors stubbed: ${summary(kb(bytes.lean), "KB", 1)}`,
-      anchor: `an XState actor per client: ${summary(kb(bytes.actor), "KB", 1)} (each kind with one mqtt.js connection)`,
-      ratio: `saved per client: ${ratioRange(kb(saved("pure")), 1, " KB")} (snapshot), ${ratioRange(kb(saved("lean")), 1, " KB")} (stubbed); SDK client so ≈ ${sdkWithout("pure")} / ≈ ${sdkWithout("lean")} raw`,
-      target: "— (informs the next step)",
+      benchmark: `Memory: the same client run by an XState actor of its own (with \`inspect\`), ${fmt(n)} clients (KB)`,
+      measured: `lean runtime (the default): ${summary(kb(bytes.ours), "KB", 1)}`,
+      anchor: `XState actor: ${summary(kb(bytes.actor), "KB", 1)}`,
+      ratio: `saved per client: ${ratioRange(kb(saved), 1, " KB")}; with the actor ${ratioRange(pairRatios(bytes.actor, bytes.raw))} raw`,
+      target: "— (what the lean runtime buys)",
       met: null,
-      note: "bench/support/machine-drivers.ts; the SDK's own objects are the same either way",
+      note: "src/client/runtime.ts",
     },
   ];
   return { rows, data: bytes };

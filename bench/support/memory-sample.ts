@@ -2,9 +2,9 @@
  * One memory sample, in a fresh process: `n` idle connected clients of one
  * kind, heap + external bytes per client after GC:
  * - `raw`: mqtt.js with its defaults; `ours`: `RealtimeClient` (from `dist/`);
- * - `actor` / `pure` / `lean`: the prototype drivers of machine-drivers.ts (an
- *   XState actor per client; only a snapshot driven by `transition()`; the
- *   same with the unstarted child actors in the snapshot swapped for stubs).
+ * - `actor`: the same client given a no-op `inspect`, with which it runs its
+ *   machine in an XState actor of its own (devtools see a standard actor)
+ *   instead of the lean runtime.
  * `TSX_TSCONFIG_PATH=bench/tsconfig.dist.json node --import tsx --expose-gc
  * memory-sample.ts <kind> <n> <port>` prints JSON.
  */
@@ -12,7 +12,6 @@
 import type { RealtimeClient } from "@armaanjain/courier-web-sdk";
 import type { MqttClient } from "mqtt";
 import { endRaw, ourClient, rawClient } from "./clients.js";
-import { ActorDriver, PureDriver } from "./machine-drivers.js";
 
 const [kind, nArg, portArg] = process.argv.slice(2);
 const n = Number(nArg);
@@ -46,26 +45,11 @@ async function open(count: number): Promise<() => Promise<void>> {
       await Promise.all(clients.map(endRaw));
     };
   }
-  if (kind === "actor" || kind === "pure" || kind === "lean") {
-    const make = (id: string) =>
-      kind === "actor"
-        ? new ActorDriver(port, id)
-        : new PureDriver(port, id, { lean: kind === "lean" });
-    const drivers: (ActorDriver | PureDriver)[] = [];
-    for (let i = 0; i < count; i += 50) {
-      const wave = Array.from({ length: Math.min(50, count - i) }, (_, k) =>
-        make(`${kind}-${process.pid}-${i + k}-${Math.random()}`),
-      );
-      await Promise.all(wave.map((d) => d.connect()));
-      drivers.push(...wave);
-    }
-    return async () => {
-      for (const d of drivers) d.disconnect();
-    };
-  }
   const clients: RealtimeClient[] = [];
   for (let i = 0; i < count; i += 50) {
-    const wave = Array.from({ length: Math.min(50, count - i) }, () => ourClient(port));
+    const wave = Array.from({ length: Math.min(50, count - i) }, () =>
+      ourClient(port, kind === "actor" ? { inspect: () => {} } : {}),
+    );
     await Promise.all(wave.map((c) => c.connect()));
     clients.push(...wave);
   }

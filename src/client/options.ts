@@ -223,7 +223,10 @@ export interface RealtimeClientOptions {
   trustSessionPresent?: boolean;
   /**
    * An XState inspection observer (e.g. `createBrowserInspector().inspect` from
-   * `@statelyai/inspect`); passed to `createActor({ inspect })`.
+   * `@statelyai/inspect`). Given one, the client runs its statechart in an
+   * XState actor of its own (`createActor({ inspect })`), the actor devtools
+   * show; without it, in a lighter runtime of the same machine that keeps no
+   * actor per client (README "In the browser").
    */
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
   /**

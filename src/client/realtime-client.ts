@@ -12,7 +12,7 @@
 // wiring.ts, message-stream.ts and abort.ts.
 
 import type { IPublishPacket } from "mqtt";
-import { createActor, type SnapshotFrom } from "xstate";
+import type { SnapshotFrom } from "xstate";
 import {
   ClientClosedError,
   ClientFailedError,
@@ -52,7 +52,8 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from "./options.js";
-import { type ClientActor, type ClientMachine, ClientServices, clientMachine } from "./wiring.js";
+import { type MachineRuntime, runMachine } from "./runtime.js";
+import { type ClientMachine, ClientServices, clientMachine } from "./wiring.js";
 
 export interface PublishOptions extends AbortOptions {
   /** @default 0 */
@@ -112,7 +113,7 @@ export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
   readonly #services: ClientServices;
-  readonly #actor: ClientActor;
+  readonly #actor: MachineRuntime<ClientMachine>;
   #state: ConnectionState = "idle";
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
@@ -140,23 +141,22 @@ export class RealtimeClient {
       loadDebugFormat();
       this.#events.on("stateChange", (c) => debugLine(debug, `state ${c.previous} → ${c.state}`));
     }
-    this.#actor = createActor(clientMachine(), {
-      input: {
+    this.#actor = runMachine(
+      clientMachine(),
+      {
         ...machineInput(this.#options, { ...run, services: this.#services }),
         watchesEnvironment: this.#services.watchesEnvironment,
       },
+      {
+        snapshot: (snapshot) => this.#onSnapshot(snapshot),
+        emitted: (event) => this.#onEmitted(event),
+        failed: (error) => emitError(new ClientFailedError("The client", error)),
+      },
       // Devtools get redacted copies: no password, token or user name (README "In the browser").
-      ...(this.#options.inspect
-        ? { inspect: deferredInspection(this.#options.inspect, this.#services.secrets) }
-        : {}),
-    });
-    this.#actor.subscribe({
-      next: (snapshot) => this.#onSnapshot(snapshot),
-      error: (error) => emitError(new ClientFailedError("The client", error)),
-    });
-    // One listener for every emitted event: each event type listened to costs the actor a set.
-    this.#actor.on("*", (event) => this.#onEmitted(event));
-    this.#actor.start();
+      this.#options.inspect
+        ? deferredInspection(this.#options.inspect, this.#services.secrets)
+        : undefined,
+    );
   }
 
   /** What the client is doing now (see `ConnectionState`). */

@@ -16,7 +16,7 @@
 // Longer than 300 lines on purpose: the services of one client and the connection attempt that
 // reports to the machine change together.
 
-import { type Actor, type AnyActorRef, fromCallback, fromPromise } from "xstate";
+import { type AnyActorRef, fromCallback, fromPromise } from "xstate";
 import {
   AuthRefreshError,
   ClientClosedError,
@@ -114,8 +114,6 @@ export function clientMachine(): ClientMachine {
   machine ??= provideServices();
   return machine;
 }
-
-export type ClientActor = Actor<ClientMachine>;
 
 /**
  * What one client's machine runs on. Its state is private (an inspector

@@ -10,7 +10,7 @@
  *   in-place re-authentication) are scheduled on, and run as child actors of,
  *   one actor system shared by every client of the process. An idle
  *   connected client then keeps no actor, mailbox, scheduler or system of its
- *   own, about 5 KB less per client (see `docs/benchmarks.md`).
+ *   own: 17.4 KB per idle client instead of 21.1 KB (README "Benchmarks").
  * - With `inspect`: an ordinary XState actor (`createActor({ inspect })`),
  *   so devtools see the standard actor, its children and its events.
  *
@@ -58,15 +58,12 @@ export interface MachineRuntime<TMachine extends AnyStateMachine> {
 export function runMachine<TMachine extends AnyStateMachine>(
   machine: TMachine,
   input: InputFrom<TMachine>,
-  hooks: RuntimeHooks<AnyStateMachine>,
+  hooks: RuntimeHooks<TMachine>,
   inspect?: Observer<InspectionEvent>,
 ): MachineRuntime<TMachine> {
   if (!inspect) {
-    return new LeanRuntime(
-      machine,
-      input,
-      hooks as RuntimeHooks<AnyStateMachine>,
-    ) as unknown as MachineRuntime<TMachine>;
+    const lean = new LeanRuntime(machine, input, hooks as RuntimeHooks<AnyStateMachine>);
+    return lean as unknown as MachineRuntime<TMachine>;
   }
   const actor = createActor(machine, { input, inspect });
   actor.subscribe({ next: hooks.snapshot, error: hooks.failed });

@@ -4,12 +4,12 @@
  * its input — the broker adapter, the subscription registry, the outbox, the
  * credentials provider — and turns snapshots and emitted events into
  * `state`, promises and listener calls: `connect()` and `disconnect()`
- * settle from the states the actor reports, nothing else. It decides
+ * settle from the states the machine reports, nothing else. It decides
  * nothing the machine should decide.
  */
 
 // Longer than 300 lines on purpose: it is the public API, one class; the work is delegated to
-// wiring.ts, message-stream.ts and abort.ts.
+// wiring.ts, runtime.ts, message-stream.ts and abort.ts.
 
 import type { IPublishPacket } from "mqtt";
 import type { SnapshotFrom } from "xstate";
@@ -113,7 +113,7 @@ export class RealtimeClient {
   readonly #options: ResolvedOptions;
   readonly #events = new Emitter<ClientEvents>();
   readonly #services: ClientServices;
-  readonly #actor: MachineRuntime<ClientMachine>;
+  readonly #machine: MachineRuntime<ClientMachine>;
   #state: ConnectionState = "idle";
   #stateSince = Date.now();
   #connectWaiters: Waiter[] = [];
@@ -141,7 +141,7 @@ export class RealtimeClient {
       loadDebugFormat();
       this.#events.on("stateChange", (c) => debugLine(debug, `state ${c.previous} → ${c.state}`));
     }
-    this.#actor = runMachine(
+    this.#machine = runMachine(
       clientMachine(),
       {
         ...machineInput(this.#options, { ...run, services: this.#services }),
@@ -166,7 +166,7 @@ export class RealtimeClient {
 
   /** The error that stopped the client in `failed`, or the latest recoverable one; null if none. */
   get error(): CourierError | null {
-    return this.#actor.getSnapshot().context.error;
+    return this.#machine.getSnapshot().context.error;
   }
 
   /** Topic filters this client tracks and restores after every reconnection. */
@@ -196,7 +196,7 @@ export class RealtimeClient {
     );
     // A disconnect() still closing is superseded by this connect().
     for (const waiter of this.#disconnectWaiters.splice(0)) waiter.resolve();
-    this.#actor.send({ type: "USER.CONNECT" });
+    this.#machine.send({ type: "USER.CONNECT" });
     if (options.signal) return abortableConnect(connected, options.signal, () => this.disconnect());
     return connected;
   }
@@ -211,13 +211,13 @@ export class RealtimeClient {
   disconnect(): Promise<void> {
     this.#closedByUser = true;
     if (this.#state === "idle") {
-      this.#actor.send({ type: "USER.DISCONNECT" });
+      this.#machine.send({ type: "USER.DISCONNECT" });
       return Promise.resolve();
     }
     const idle = new Promise<void>((resolve, reject) =>
       this.#disconnectWaiters.push({ resolve, reject }),
     );
-    this.#actor.send({ type: "USER.DISCONNECT" });
+    this.#machine.send({ type: "USER.DISCONNECT" });
     return idle;
   }
 
@@ -226,9 +226,9 @@ export class RealtimeClient {
    * Fields left out keep their values. Never tears down a live connection.
    */
   updateEndpoint(endpoint: EndpointUpdate): void {
-    const current = currentEndpoint(this.#actor.getSnapshot().context);
+    const current = currentEndpoint(this.#machine.getSnapshot().context);
     const next = this.#services.update(current, endpoint);
-    this.#actor.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
+    this.#machine.send({ type: "USER.UPDATE_ENDPOINT", endpoint: next });
   }
 
   /**

@@ -10,7 +10,15 @@
  */
 
 import { describe, expect, it } from "vitest";
-import { type AnyEventObject, emit, fromCallback, fromPromise, setup } from "xstate";
+import {
+  Actor,
+  type AnyEventObject,
+  emit,
+  fromCallback,
+  fromPromise,
+  type InspectionEvent,
+  setup,
+} from "xstate";
 import { runMachine } from "../../src/client/runtime.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -156,6 +164,17 @@ describe("the lean runtime", () => {
     const actor = await traceOf(true);
     expect(lean).toEqual(actor);
     expect(lean).toEqual(EXPECTED);
+  });
+
+  it("is an XState actor only when inspected, and then devtools see its snapshots", () => {
+    const hooks = { snapshot: () => {}, emitted: () => {}, failed: () => {} };
+    expect(runMachine(machine, { trace: [] }, hooks)).not.toBeInstanceOf(Actor);
+    const seen: InspectionEvent[] = [];
+    const inspected = runMachine(machine, { trace: [] }, hooks, { next: (e) => seen.push(e) });
+    expect(inspected).toBeInstanceOf(Actor);
+    inspected.send({ type: "GO" });
+    const states = seen.flatMap((e) => (e.type === "@xstate.snapshot" ? [e.snapshot] : []));
+    expect(states.map((s) => (s as { value?: unknown }).value)).toContain("loading");
   });
 
   it("keeps the delayed events and children of machines sharing its system apart", async () => {

@@ -7,6 +7,13 @@
 import { InvalidOptionsError } from "../errors.js";
 import { shown } from "../services/values.js";
 
+/** Re-throws `error` on a fresh task: it reaches the host as uncaught, and stops nothing here. */
+export function throwLater(error: unknown): void {
+  setTimeout(() => {
+    throw error;
+  }, 0);
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: listener signatures vary per event.
 type Listener = (...args: any[]) => void;
 
@@ -44,9 +51,7 @@ export class Emitter<Events extends { [K in keyof Events]: Listener }> {
       try {
         listener(...args);
       } catch (error) {
-        setTimeout(() => {
-          throw error;
-        }, 0);
+        throwLater(error);
       }
     }
   }

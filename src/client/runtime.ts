@@ -37,6 +37,7 @@ import {
   type Observer,
   type SnapshotFrom,
 } from "xstate";
+import { throwLater } from "./emitter.js";
 
 /** What a running machine tells its client. */
 export interface RuntimeHooks<TMachine extends AnyStateMachine> {
@@ -90,13 +91,6 @@ interface StoppableChild {
 const NOT_STARTED = 0;
 const RUNNING = 1;
 const STOPPED = 2;
-
-/** An error thrown where XState reports one: later, so that it reaches the host as uncaught. */
-function reportLater(error: unknown): void {
-  setTimeout(() => {
-    throw error;
-  });
-}
 
 type Scope = ActorScope<AnyMachineSnapshot, AnyEvent>;
 
@@ -154,7 +148,7 @@ class LeanRuntime implements MachineRuntime<AnyStateMachine> {
     try {
       this.#hooks.emitted(event);
     } catch (error) {
-      reportLater(error);
+      throwLater(error);
     }
   }
 
@@ -240,7 +234,7 @@ class LeanRuntime implements MachineRuntime<AnyStateMachine> {
     try {
       this.#hooks.snapshot(next);
     } catch (error) {
-      reportLater(error);
+      throwLater(error);
     }
   }
 

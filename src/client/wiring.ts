@@ -285,7 +285,7 @@ export class ClientServices {
     this.#outbox.packetTooLarge(link);
   }
 
-  /** `mqtt5Auth` for a connection opened with `input.endpoint`'s credentials, if set. */
+  /** `mqtt5Auth` for a connection opened with `endpoint`'s credentials, if set and its code is loaded. */
   linkAuth(endpoint: ResolvedEndpoint, code?: typeof EnhancedAuth): LinkAuth | undefined {
     const options = this.#options.mqtt5Auth;
     return options && code?.linkAuthFor(options, endpoint, () => this.#presenting);

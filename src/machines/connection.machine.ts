@@ -113,6 +113,12 @@ const onExpiredDisconnect = [
   },
 ] as const;
 
+/** New credentials while connected bring a new refresh point (or one where there was none). */
+const onUpdateWhileLive = {
+  target: "scheduled",
+  actions: ["setEndpoint", "resetRenewals"],
+} as const;
+
 /** A refresh ahead failed: retry after the auth backoff while the credentials last. */
 function renewFailed(params: RenewFailureParams = {}) {
   return {
@@ -322,24 +328,13 @@ export const connectionMachine = connectionSetup.createMachine({
                         ],
                       },
                       on: {
-                        // New credentials bring a new refresh point.
-                        "USER.UPDATE_ENDPOINT": {
-                          target: "scheduled",
-                          reenter: true,
-                          actions: ["setEndpoint", "resetRenewals"],
-                        },
+                        "USER.UPDATE_ENDPOINT": { ...onUpdateWhileLive, reenter: true },
                         // Back online: a throttled timer may have missed the refresh point.
                         "NET.ONLINE": { target: "scheduled", reenter: true },
                       },
                     },
                     unscheduled: {
-                      on: {
-                        // New credentials may bring a refresh point.
-                        "USER.UPDATE_ENDPOINT": {
-                          target: "scheduled",
-                          actions: ["setEndpoint", "resetRenewals"],
-                        },
-                      },
+                      on: { "USER.UPDATE_ENDPOINT": onUpdateWhileLive },
                     },
                     renewing: {
                       entry: { type: "notifyRenewal", params: { phase: "started" } },
